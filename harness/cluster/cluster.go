@@ -1,0 +1,215 @@
+// Package cluster provides the Kubernetes cluster the suite runs against:
+// a kind cluster it creates or reuses by name, or an existing cluster named
+// by a kubeconfig and context. It never creates anything in existing mode.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+	"sigs.k8s.io/yaml"
+)
+
+// Cluster is the cluster of one suite run.
+type Cluster struct {
+	Name       string // kind cluster name; empty in existing mode
+	Kubeconfig string // path to a kubeconfig file
+	Context    string // context in Kubeconfig; empty = current
+	Created    bool   // true when this run created it (and so may delete it)
+
+	provider *kindcluster.Provider
+}
+
+// KindOptions says which kind cluster to create or reuse.
+type KindOptions struct {
+	Name          string
+	NodeImage     string
+	Config        []byte // kind v1alpha4 Cluster YAML
+	APIServerPort int    // 0 = any
+	WorkDir       string // where the kubeconfig is written
+	WaitForReady  time.Duration
+}
+
+// KindConfig parses a kind cluster config and applies the options to it.
+func KindConfig(raw []byte, apiServerPort int) (*v1alpha4.Cluster, error) {
+	var cfg v1alpha4.Cluster
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("kind config: %w", err)
+	}
+	if apiServerPort != 0 {
+		cfg.Networking.APIServerPort = int32(apiServerPort)
+	}
+	return &cfg, nil
+}
+
+// EnsureKind reuses the kind cluster named opts.Name, or creates it.
+func EnsureKind(ctx context.Context, opts KindOptions, progress func(string)) (*Cluster, error) {
+	p := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindcmd.NewLogger()))
+	names, err := p.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	c := &Cluster{Name: opts.Name, provider: p, Kubeconfig: filepath.Join(opts.WorkDir, "kubeconfig-"+opts.Name)}
+	if err := os.MkdirAll(opts.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	if slices.Contains(names, opts.Name) {
+		progress(fmt.Sprintf("reusing kind cluster %q", opts.Name))
+	} else {
+		cfg, err := KindConfig(opts.Config, opts.APIServerPort)
+		if err != nil {
+			return nil, err
+		}
+		progress(fmt.Sprintf("creating kind cluster %q (%d nodes) from %s; this takes a minute or two", opts.Name, len(cfg.Nodes), opts.NodeImage))
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() {
+			done <- p.Create(opts.Name,
+				kindcluster.CreateWithV1Alpha4Config(cfg),
+				kindcluster.CreateWithNodeImage(opts.NodeImage),
+				kindcluster.CreateWithWaitForReady(opts.WaitForReady),
+				kindcluster.CreateWithKubeconfigPath(c.Kubeconfig),
+				kindcluster.CreateWithDisplayUsage(false),
+				kindcluster.CreateWithDisplaySalutation(false))
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				return nil, fmt.Errorf("creating kind cluster %q: %w", opts.Name, err)
+			}
+		case <-ctx.Done():
+			// kind cannot be cancelled; wait for it, then remove what it made.
+			progress("interrupted: waiting for kind to stop, then deleting the half-made cluster")
+			<-done
+			_ = p.Delete(opts.Name, c.Kubeconfig)
+			return nil, ctx.Err()
+		}
+		c.Created = true
+		progress(fmt.Sprintf("created kind cluster %q in %s", opts.Name, time.Since(start).Round(time.Second)))
+	}
+	kc, err := p.KubeConfig(opts.Name, false)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig of kind cluster %q: %w", opts.Name, err)
+	}
+	if err := os.WriteFile(c.Kubeconfig, []byte(kc), 0o600); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Existing uses the cluster of a kubeconfig and context; it creates nothing.
+func Existing(kubeconfig, context string) (*Cluster, error) {
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return nil, fmt.Errorf("KUBECONFIG %s: %w", kubeconfig, err)
+	}
+	return &Cluster{Kubeconfig: kubeconfig, Context: context}, nil
+}
+
+// Attach returns a handle on a cluster another process prepared (parallel
+// Ginkgo processes receive it from the first one).
+func Attach(name, kubeconfig, context string) *Cluster {
+	c := &Cluster{Name: name, Kubeconfig: kubeconfig, Context: context}
+	if name != "" {
+		c.provider = kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindcmd.NewLogger()))
+	}
+	return c
+}
+
+// IsKind reports whether nodes are kind containers (so images can be loaded).
+func (c *Cluster) IsKind() bool { return c.provider != nil }
+
+// RESTConfig loads the client configuration and fails clearly on a broken kubeconfig.
+func (c *Cluster) RESTConfig() (*rest.Config, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("invalid kubeconfig %s (context %q): %w", c.Kubeconfig, c.Context, err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
+}
+
+// Reachable asks the API server for its version within timeout.
+func (c *Cluster) Reachable(ctx context.Context, timeout time.Duration) (string, error) {
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return "", err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = timeout
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	type result struct {
+		v   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := dc.ServerVersion()
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		ch <- result{v: v.GitVersion}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return "", fmt.Errorf("API server %s is not reachable: %w", cfg.Host, r.err)
+		}
+		return r.v, nil
+	case <-time.After(timeout + time.Second):
+		return "", fmt.Errorf("API server %s did not answer within %s", cfg.Host, timeout)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// LoadImageArchive loads a docker-archive image into every node that lacks ref.
+func (c *Cluster) LoadImageArchive(archive, ref string, progress func(string)) error {
+	if c.provider == nil {
+		return errors.New("images can only be loaded into kind nodes; set PROBE_IMAGE to an image the cluster can pull")
+	}
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return fmt.Errorf("listing nodes of kind cluster %q: %w", c.Name, err)
+	}
+	for _, n := range nodes {
+		if id, err := nodeutils.ImageID(n, ref); err == nil && id != "" {
+			continue
+		}
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		_ = f.Close()
+		if err != nil {
+			return fmt.Errorf("loading %s into node %s: %w", ref, n.String(), err)
+		}
+		progress(fmt.Sprintf("loaded %s into node %s", ref, n.String()))
+	}
+	return nil
+}
+
+// Delete removes a kind cluster; it refuses for clusters it does not own.
+func (c *Cluster) Delete() error {
+	if c.provider == nil || c.Name == "" {
+		return errors.New("not a kind cluster: nothing to delete")
+	}
+	return c.provider.Delete(c.Name, c.Kubeconfig)
+}

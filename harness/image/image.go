@@ -1,0 +1,146 @@
+// Package image builds the probe fixture image without Docker: the static
+// probe binary as one layer on an empty base (go-containerregistry), written
+// as a docker-archive tarball that kind nodes can import.
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Repository is the name of locally built probe images; the tag is the
+// binary's content hash, so a changed probe is a new image and nodes never
+// run a stale one.
+const Repository = "ambient-e2e.local/probe"
+
+// BinaryPath is where the probe lives inside the image.
+const BinaryPath = "/probe"
+
+// Built is a probe image written to disk.
+type Built struct {
+	Ref     string // e.g. ambient-e2e.local/probe:3f2a…
+	Archive string // docker-archive tarball path
+}
+
+// BuildBinary compiles the probe for linux/arch into outDir, statically.
+func BuildBinary(ctx context.Context, moduleRoot, outDir, arch string) (string, error) {
+	out := filepath.Join(outDir, "probe-linux-"+arch)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./fixtures/probe")
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the probe: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// FromBinary builds the image from a linux binary and writes its archive to outDir.
+func FromBinary(binary, arch, outDir string) (Built, error) {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return Built{}, err
+	}
+	sum := sha256.Sum256(bin)
+	tag := hex.EncodeToString(sum[:])[:16]
+	ref, err := name.NewTag(Repository + ":" + tag)
+	if err != nil {
+		return Built{}, err
+	}
+	layerTar, err := singleFileTar(BinaryPath[1:], bin, 0o755)
+	if err != nil {
+		return Built{}, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
+	if err != nil {
+		return Built{}, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return Built{}, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return Built{}, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config.Entrypoint = []string{BinaryPath}
+	cf.Config.Cmd = []string{"serve"}
+	cf.Config.User = "65532:65532"
+	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "ambient-e2e probe"}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return Built{}, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return Built{}, err
+	}
+	archive := filepath.Join(outDir, "probe-"+tag+".tar")
+	if _, err := os.Stat(archive); err == nil {
+		return Built{Ref: ref.String(), Archive: archive}, nil
+	}
+	tmp := archive + ".tmp"
+	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
+		return Built{}, err
+	}
+	if err := os.Rename(tmp, archive); err != nil {
+		return Built{}, err
+	}
+	return Built{Ref: ref.String(), Archive: archive}, nil
+}
+
+// Build compiles the probe and packs it: the one call the harness makes.
+func Build(ctx context.Context, moduleRoot, outDir, arch string) (Built, error) {
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	bin, err := BuildBinary(ctx, moduleRoot, outDir, arch)
+	if err != nil {
+		return Built{}, err
+	}
+	return FromBinary(bin, arch, outDir)
+}
+
+// ModuleRoot finds the directory holding go.mod, from dir upwards.
+func ModuleRoot(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no go.mod above %s", dir)
+		}
+	}
+}
+
+func singleFileTar(path string, content []byte, mode int64) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: mode, Size: int64(len(content)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(content); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,77 @@
+package wait
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestForSucceedsAndReportsNothingForShortWaits(t *testing.T) {
+	var out bytes.Buffer
+	w := Waiter{Out: &out, Every: time.Hour, Interval: time.Millisecond}
+	n := 0
+	err := w.For(context.Background(), "three polls", time.Second, func(context.Context) (bool, string, error) {
+		n++
+		return n == 3, "polled", nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("err=%v n=%d", err, n)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("unexpected progress output %q", out.String())
+	}
+}
+
+func TestForTimesOutNamingWhatAndLastStatus(t *testing.T) {
+	var out bytes.Buffer
+	w := Waiter{Out: &out, Every: 20 * time.Millisecond, Interval: 5 * time.Millisecond}
+	err := w.For(context.Background(), "istiod to be ready", 100*time.Millisecond, func(context.Context) (bool, string, error) {
+		return false, "0/1 replicas ready", nil
+	})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("want TimeoutError, got %v", err)
+	}
+	for _, want := range []string{"istiod to be ready", "100ms", "0/1 replicas ready"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if !strings.Contains(out.String(), "waiting for istiod to be ready: 0/1 replicas ready") {
+		t.Errorf("no progress line in %q", out.String())
+	}
+}
+
+func TestForStopsAtOnceOnPermanentError(t *testing.T) {
+	w := Waiter{Out: &bytes.Buffer{}, Interval: time.Millisecond}
+	start := time.Now()
+	err := w.For(context.Background(), "a namespace", time.Minute, func(context.Context) (bool, string, error) {
+		return false, "", Permanent(errors.New("namespace is terminating"))
+	})
+	if err == nil || !strings.Contains(err.Error(), "a namespace: namespace is terminating") || time.Since(start) > 5*time.Second {
+		t.Fatalf("err=%v after %s", err, time.Since(start))
+	}
+}
+
+func TestForShowsTransientErrorsAsStatus(t *testing.T) {
+	w := Waiter{Out: &bytes.Buffer{}, Interval: time.Millisecond}
+	err := w.For(context.Background(), "the API", 50*time.Millisecond, func(context.Context) (bool, string, error) {
+		return false, "", errors.New("connection refused")
+	})
+	if err == nil || !strings.Contains(err.Error(), "last status: connection refused") {
+		t.Fatalf("err=%v", err)
+	}
+}
+
+func TestForHonoursCancellation(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := Waiter{Out: &bytes.Buffer{}, Interval: time.Millisecond}
+	err := w.For(ctx, "anything", time.Minute, func(context.Context) (bool, string, error) { return false, "", nil })
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for anything") {
+		t.Fatalf("err=%v", err)
+	}
+}
