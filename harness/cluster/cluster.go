@@ -92,7 +92,9 @@ func EnsureKind(ctx context.Context, opts KindOptions, progress func(string)) (*
 		case <-ctx.Done():
 			// kind cannot be cancelled; wait for it, then remove what it made.
 			progress("interrupted: waiting for kind to stop, then deleting the half-made cluster")
-			<-done
+			if err := <-done; err == nil {
+				progress("kind finished creating; deleting it")
+			}
 			_ = p.Delete(opts.Name, c.Kubeconfig)
 			return nil, ctx.Err()
 		}
@@ -212,4 +214,13 @@ func (c *Cluster) Delete() error {
 		return errors.New("not a kind cluster: nothing to delete")
 	}
 	return c.provider.Delete(c.Name, c.Kubeconfig)
+}
+
+// KindExists reports whether a kind cluster of this name exists.
+func KindExists(name string) (bool, error) {
+	names, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).List()
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(names, name), nil
 }

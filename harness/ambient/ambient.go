@@ -1,0 +1,113 @@
+// Package ambient holds Istio ambient's enrollment vocabulary (labels and
+// annotations from Istio's sources, facts §2) and the pure logic the specs
+// judge pods with: who is enrolled, and whether anything restarted.
+package ambient
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Labels and annotations of ambient enrollment (istio pkg/config/constants).
+const (
+	DataplaneModeLabel    = "istio.io/dataplane-mode" // on a Namespace or Pod
+	DataplaneModeAmbient  = "ambient"
+	DataplaneModeNone     = "none"                         // pod opt-out
+	RedirectionAnnotation = "ambient.istio.io/redirection" // written by istio-cni only
+	RedirectionEnabled    = "enabled"                      // rules in place and ztunnel accepted the netns
+	RedirectionPending    = "pending"                      // 1.25+: rules in place, no ztunnel yet
+)
+
+// Redirection returns the pod's redirection annotation ("" when absent).
+func Redirection(p *corev1.Pod) string { return p.Annotations[RedirectionAnnotation] }
+
+// Enrolled reports whether istio-cni fully enrolled the pod.
+func Enrolled(p *corev1.Pod) bool { return Redirection(p) == RedirectionEnabled }
+
+// OptedOut reports whether the pod carries istio.io/dataplane-mode=none.
+func OptedOut(p *corev1.Pod) bool { return p.Labels[DataplaneModeLabel] == DataplaneModeNone }
+
+// Enrollment splits pods into enrolled and not enrolled, by name.
+func Enrollment(pods []corev1.Pod) (enrolled, not []string) {
+	for i := range pods {
+		p := &pods[i]
+		if Enrolled(p) {
+			enrolled = append(enrolled, p.Name)
+		} else {
+			s := p.Name
+			if r := Redirection(p); r != "" {
+				s += " (" + r + ")"
+			}
+			not = append(not, s)
+		}
+	}
+	sort.Strings(enrolled)
+	sort.Strings(not)
+	return enrolled, not
+}
+
+// PodState is what must not change when a namespace is enrolled or rolled
+// back: the pod object, its containers and their restart counts.
+type PodState struct {
+	UID          string
+	ContainerIDs map[string]string // container name → container ID
+	Restarts     map[string]int32
+}
+
+// Snapshot records the state of each pod, keyed by pod name.
+func Snapshot(pods []corev1.Pod) map[string]PodState {
+	out := make(map[string]PodState, len(pods))
+	for _, p := range pods {
+		st := PodState{UID: string(p.UID), ContainerIDs: map[string]string{}, Restarts: map[string]int32{}}
+		for _, cs := range p.Status.ContainerStatuses {
+			st.ContainerIDs[cs.Name] = cs.ContainerID
+			st.Restarts[cs.Name] = cs.RestartCount
+		}
+		out[p.Name] = st
+	}
+	return out
+}
+
+// Restarted lists every difference between two snapshots that means a pod
+// was replaced or a container restarted. Empty means nothing restarted.
+func Restarted(before, after map[string]PodState) []string {
+	var diffs []string
+	for name, b := range before {
+		a, ok := after[name]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("pod %s is gone (replaced?)", name))
+			continue
+		}
+		if a.UID != b.UID {
+			diffs = append(diffs, fmt.Sprintf("pod %s UID changed %s → %s", name, b.UID, a.UID))
+		}
+		for c, id := range b.ContainerIDs {
+			if a.ContainerIDs[c] != id {
+				diffs = append(diffs, fmt.Sprintf("pod %s container %s ID changed %s → %s", name, c, short(id), short(a.ContainerIDs[c])))
+			}
+			if a.Restarts[c] != b.Restarts[c] {
+				diffs = append(diffs, fmt.Sprintf("pod %s container %s restarted (%d → %d)", name, c, b.Restarts[c], a.Restarts[c]))
+			}
+		}
+	}
+	for name := range after {
+		if _, ok := before[name]; !ok {
+			diffs = append(diffs, fmt.Sprintf("new pod %s appeared", name))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs
+}
+
+func short(id string) string {
+	if i := strings.Index(id, "://"); i >= 0 {
+		id = id[i+3:]
+	}
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}

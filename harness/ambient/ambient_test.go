@@ -1,0 +1,66 @@
+package ambient
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func pod(name, uid, redirection, cid string, restarts int32) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uid), Annotations: map[string]string{}}}
+	if redirection != "" {
+		p.Annotations[RedirectionAnnotation] = redirection
+	}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "probe", ContainerID: cid, RestartCount: restarts}}
+	return p
+}
+
+func TestEnrollment(t *testing.T) {
+	en, not := Enrollment([]corev1.Pod{
+		pod("server", "1", "enabled", "c1", 0),
+		pod("client", "2", "pending", "c2", 0),
+		pod("none", "3", "", "c3", 0),
+	})
+	if strings.Join(en, ",") != "server" || strings.Join(not, ",") != "client (pending),none" {
+		t.Fatalf("enrolled=%v not=%v", en, not)
+	}
+}
+
+func TestOptedOut(t *testing.T) {
+	p := pod("x", "1", "", "c", 0)
+	if OptedOut(&p) {
+		t.Fatal("no label is not opted out")
+	}
+	p.Labels = map[string]string{DataplaneModeLabel: DataplaneModeNone}
+	if !OptedOut(&p) {
+		t.Fatal("none label is opted out")
+	}
+}
+
+func TestRestarted(t *testing.T) {
+	before := Snapshot([]corev1.Pod{pod("a", "u1", "", "containerd://aaaa", 0), pod("b", "u2", "", "containerd://bbbb", 0)})
+	cases := []struct {
+		name  string
+		after []corev1.Pod
+		want  []string
+	}{
+		{"unchanged, annotation added", []corev1.Pod{pod("a", "u1", "enabled", "containerd://aaaa", 0), pod("b", "u2", "enabled", "containerd://bbbb", 0)}, nil},
+		{"container restarted", []corev1.Pod{pod("a", "u1", "", "containerd://cccc", 1), pod("b", "u2", "", "containerd://bbbb", 0)},
+			[]string{"pod a container probe ID changed aaaa → cccc", "pod a container probe restarted (0 → 1)"}},
+		{"pod replaced", []corev1.Pod{pod("a", "u1", "", "containerd://aaaa", 0), pod("b2", "u3", "", "containerd://dddd", 0)},
+			[]string{"new pod b2 appeared", "pod b is gone (replaced?)"}},
+		{"same name new UID", []corev1.Pod{pod("a", "u9", "", "containerd://aaaa", 0), pod("b", "u2", "", "containerd://bbbb", 0)},
+			[]string{"pod a UID changed u1 → u9"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Restarted(before, Snapshot(tc.after))
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

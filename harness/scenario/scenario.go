@@ -1,0 +1,129 @@
+// Package scenario gives each spec its own labelled namespace with probe
+// workloads in it, and the few cluster actions the seed's phases are made
+// of: deploy, send traffic from a pod, label the namespace, read enrollment.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/ambient"
+	"github.com/ambient-e2e/ambient-e2e/harness/setup"
+	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+)
+
+// Scenario is one spec's namespace and workloads.
+type Scenario struct {
+	Env       *setup.Env
+	Namespace string
+}
+
+// New creates the scenario's namespace (prefix-<random>, ownership labels
+// plus nsLabels). The caller registers Cleanup (DeferCleanup).
+func New(ctx context.Context, env *setup.Env, prefix string, nsLabels map[string]string) (*Scenario, error) {
+	ns, err := env.Kube.CreateNamespace(ctx, prefix, nsLabels)
+	if err != nil {
+		return nil, err
+	}
+	return &Scenario{Env: env, Namespace: ns}, nil
+}
+
+// Cleanup deletes the namespace and waits for it to go.
+func (s *Scenario) Cleanup(ctx context.Context) error {
+	return s.Env.Kube.DeleteNamespace(ctx, s.Namespace, s.Env.Config.ReadyTimeout)
+}
+
+// Deploy renders, applies and waits for the workloads (image and namespace filled in).
+func (s *Scenario) Deploy(ctx context.Context, ws ...fixtures.Workload) error {
+	for _, w := range ws {
+		w.Namespace = s.Namespace
+		w.Image = s.Env.Shared.ProbeImage
+		w.ObjectLabels = s.Env.Kube.Labels()
+		m, err := fixtures.Render(w)
+		if err != nil {
+			return err
+		}
+		if err := s.Env.Kube.Apply(ctx, m, s.Namespace); err != nil {
+			return err
+		}
+	}
+	return s.Env.Kube.DeploymentsReady(ctx, s.Namespace, s.Env.Config.ReadyTimeout)
+}
+
+// Pods lists the scenario's pods (selector "" = all).
+func (s *Scenario) Pods(ctx context.Context, selector string) ([]corev1.Pod, error) {
+	return s.Env.Kube.Pods(ctx, s.Namespace, selector)
+}
+
+// Client returns a traffic client in the running pod of app.
+func (s *Scenario) Client(ctx context.Context, app string) (traffic.Client, error) {
+	pods, err := s.Pods(ctx, "app="+app)
+	if err != nil {
+		return traffic.Client{}, err
+	}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			return traffic.Client{Kube: s.Env.Kube, Namespace: s.Namespace, Pod: p.Name}, nil
+		}
+	}
+	return traffic.Client{}, fmt.Errorf("no running pod with app=%s in %s", app, s.Namespace)
+}
+
+// HTTP is the URL of a Service's HTTP port in this namespace.
+func (s *Scenario) HTTP(service, path string) string {
+	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s", service, s.Namespace, fixtures.HTTPPort, path)
+}
+
+// TCP is the URL of a Service's TCP echo port in this namespace.
+func (s *Scenario) TCP(service string) string {
+	return fmt.Sprintf("tcp://%s.%s.svc.cluster.local:%d", service, s.Namespace, fixtures.TCPPort)
+}
+
+// SetDataplaneMode labels the namespace istio.io/dataplane-mode=mode, or
+// removes the label when mode is "".
+func (s *Scenario) SetDataplaneMode(ctx context.Context, mode string) error {
+	var v *string
+	if mode != "" {
+		v = &mode
+	}
+	return s.Env.Kube.SetNamespaceLabel(ctx, s.Namespace, ambient.DataplaneModeLabel, v)
+}
+
+// WaitEnrolled waits until every pod matching want has the redirection
+// annotation "enabled". The timeout error names the pods that never got it.
+func (s *Scenario) WaitEnrolled(ctx context.Context, want func(*corev1.Pod) bool, timeout time.Duration) error {
+	what := fmt.Sprintf("%s=%s on every pod in %s", ambient.RedirectionAnnotation, ambient.RedirectionEnabled, s.Namespace)
+	return wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
+		pods, err := s.Pods(ctx, "")
+		if err != nil {
+			return false, "", err
+		}
+		var sel []corev1.Pod
+		for i := range pods {
+			if want(&pods[i]) {
+				sel = append(sel, pods[i])
+			}
+		}
+		en, not := ambient.Enrollment(sel)
+		status := fmt.Sprintf("%d/%d enrolled", len(en), len(sel))
+		if len(not) > 0 {
+			status += "; no redirection annotation on " + strings.Join(not, ", ")
+		}
+		return len(sel) > 0 && len(not) == 0, status, nil
+	})
+}
+
+// Snapshot records pod UIDs, container IDs and restart counts.
+func (s *Scenario) Snapshot(ctx context.Context) (map[string]ambient.PodState, error) {
+	pods, err := s.Pods(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return ambient.Snapshot(pods), nil
+}

@@ -1,0 +1,336 @@
+// Package setup provisions a suite run once (host checks, cluster, probe
+// image, mesh) and hands every parallel Ginkgo process the same view of it.
+// It is the only package that knows the order of those steps.
+package setup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ambient-e2e/ambient-e2e/clusters"
+	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
+	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/istioctl"
+	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
+	"github.com/ambient-e2e/ambient-e2e/harness/preflight"
+	"github.com/ambient-e2e/ambient-e2e/harness/versions"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+)
+
+// Shared is what the first Ginkgo process tells the others.
+type Shared struct {
+	RunID          string
+	Kubeconfig     string
+	Context        string
+	KindCluster    string // empty unless CLUSTER_MODE=kind
+	ClusterCreated bool
+	MeshInstalled  bool
+	Istioctl       string // path; empty in preinstalled mode
+	IstioVersion   string // exact release the run expects
+	ProbeImage     string
+	ServerVersion  string
+	Warnings       []string
+}
+
+// Encode serialises Shared for SynchronizedBeforeSuite.
+func (s Shared) Encode() []byte { b, _ := json.Marshal(s); return b }
+
+// Decode reads what Encode wrote.
+func Decode(b []byte) (Shared, error) {
+	var s Shared
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
+
+// Env is one process's view of the run: configuration, the chosen release,
+// and a cluster client.
+type Env struct {
+	Config  *config.Config
+	Release versions.Release
+	Shared  Shared
+	Kube    *kube.Kube
+	Cluster *cluster.Cluster
+}
+
+// Resolve validates the configuration against the version table and the
+// node-image table. It touches nothing, so bad input fails in milliseconds.
+func Resolve(cfg *config.Config) (versions.Release, string, error) {
+	table, err := versions.Load()
+	if err != nil {
+		return versions.Release{}, "", err
+	}
+	rel := table.Default()
+	if cfg.IstioVersion != "" {
+		if rel, err = table.Lookup(cfg.IstioVersion); err != nil {
+			return versions.Release{}, "", err
+		}
+	}
+	if cfg.ClusterMode != config.ClusterKind {
+		return rel, "", nil
+	}
+	if cfg.KindNodeImage != "" {
+		return rel, cfg.KindNodeImage, nil
+	}
+	minor := cfg.K8sVersion
+	if minor == "" {
+		minor, err = newestPinnedFor(rel)
+		if err != nil {
+			return versions.Release{}, "", err
+		}
+	}
+	if i := strings.Count(minor, "."); i > 1 { // 1.34.4 → 1.34
+		minor = minor[:strings.LastIndexByte(minor, '.')]
+	}
+	img, err := clusters.NodeImageFor(minor)
+	return rel, img, err
+}
+
+func newestPinnedFor(rel versions.Release) (string, error) {
+	imgs, err := clusters.NodeImages()
+	if err != nil {
+		return "", err
+	}
+	for i := len(imgs) - 1; i >= 0; i-- {
+		if rel.SupportsKubernetes(imgs[i].Kubernetes) {
+			return imgs[i].Kubernetes, nil
+		}
+	}
+	return "", fmt.Errorf("no pinned kind node image is in Istio %s's Kubernetes range %s–%s; set K8S_VERSION or KIND_NODE_IMAGE",
+		rel.Istio, rel.Kubernetes.Min, rel.Kubernetes.Max)
+}
+
+// Preflight runs the host checks for cfg and nodeImage.
+func Preflight(ctx context.Context, cfg *config.Config, nodeImage string, log func(string)) error {
+	var checks []preflight.Check
+	if cfg.NeedsDocker() {
+		checks = append(checks, preflight.Docker(10*time.Second))
+	}
+	if cfg.ClusterMode == config.ClusterKind {
+		checks = append(checks,
+			preflight.Sysctls("/proc/sys", cfg.RequiredSysctls),
+			preflight.FreePorts(map[string]int{"kind API server (KIND_API_SERVER_PORT)": cfg.KindAPIPort}))
+	}
+	if cfg.SkipPreflight {
+		log("host checks skipped (SKIP_PREFLIGHT=1)")
+		checks = nil
+	}
+	if err := preflight.Run(ctx, checks, log); err != nil {
+		return err
+	}
+	// The node image check needs Docker, so it runs after Docker passed.
+	if cfg.ClusterMode == config.ClusterKind && !cfg.SkipPreflight {
+		if existing, _ := kindClusterExists(cfg.KindCluster); existing {
+			return nil // a reused cluster needs no image
+		}
+		hint := "Build an offline node image with `make node-image` and pass it as KIND_NODE_IMAGE, or pick another K8S_VERSION."
+		return preflight.Run(ctx, []preflight.Check{preflight.Image(nodeImage, cfg.PullNodeImage, cfg.PullTimeout, hint)}, log)
+	}
+	return nil
+}
+
+// Provision prepares the run: checks, cluster, probe image, mesh. It is
+// called once, by the first Ginkgo process.
+func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, error) {
+	log := func(s string) { fmt.Fprintf(out, "%s %s\n", time.Now().Format("15:04:05"), s) }
+	wait.SetDefault(wait.Waiter{Out: out, Every: cfg.ProgressEvery})
+	rel, nodeImage, err := Resolve(cfg)
+	if err != nil {
+		return Shared{}, err
+	}
+	sh := Shared{RunID: cfg.RunID, IstioVersion: rel.Istio}
+	if sh.RunID == "" {
+		sh.RunID = randomID()
+	}
+	if cfg.MeshMode == config.MeshPreinstalled && cfg.IstioVersion == "" {
+		sh.IstioVersion = "" // nothing to compare the running version with
+	}
+	log("ambient-e2e run " + sh.RunID + "\n" + cfg.Summary())
+	log("host checks")
+	if err := Preflight(ctx, cfg, nodeImage, log); err != nil {
+		return sh, err
+	}
+
+	var cl *cluster.Cluster
+	switch cfg.ClusterMode {
+	case config.ClusterKind:
+		cl, err = cluster.EnsureKind(ctx, cluster.KindOptions{
+			Name: cfg.KindCluster, NodeImage: nodeImage, Config: clusters.KindConfig,
+			APIServerPort: cfg.KindAPIPort, WorkDir: absolute(cfg.WorkDir), WaitForReady: cfg.ReadyTimeout,
+		}, log)
+	default:
+		cl, err = cluster.Existing(cfg.Kubeconfig, cfg.KubeContext)
+	}
+	if err != nil {
+		return sh, err
+	}
+	sh.Kubeconfig, sh.Context, sh.ClusterCreated = cl.Kubeconfig, cl.Context, cl.Created
+	if cfg.ClusterMode == config.ClusterKind {
+		sh.KindCluster = cl.Name
+	}
+	if sh.ServerVersion, err = cl.Reachable(ctx, 15*time.Second); err != nil {
+		return sh, err
+	}
+	log("cluster reachable, Kubernetes " + sh.ServerVersion)
+	if minor := minorOf(sh.ServerVersion); minor != "" && !rel.SupportsKubernetes(minor) {
+		w := fmt.Sprintf("Kubernetes %s is outside Istio %s's supported range %s–%s", minor, rel.Minor, rel.Kubernetes.Min, rel.Kubernetes.Max)
+		sh.Warnings = append(sh.Warnings, w)
+		log("warning: " + w)
+	}
+
+	if sh.ProbeImage, err = probeImage(ctx, cfg, cl, log); err != nil {
+		return sh, err
+	}
+	env, err := Attach(cfg, sh)
+	if err != nil {
+		return sh, err
+	}
+	if cfg.MeshMode == config.MeshInstall {
+		if err := installMesh(ctx, cfg, env, &sh, log, out); err != nil {
+			return sh, err
+		}
+	} else {
+		log("MESH_MODE=preinstalled: the suite verifies the mesh and installs nothing")
+	}
+	return sh, nil
+}
+
+func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, log func(string), out io.Writer) error {
+	path, err := istioctl.Ensure(ctx, istioctl.Options{
+		Version: env.Release.Istio, CacheDir: filepath.Join(cfg.CacheDir, "istioctl"), BaseURL: cfg.DownloadBase, Progress: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := istioctl.Verify(ctx, path, env.Release.Istio); err != nil {
+		return err
+	}
+	sh.Istioctl = path
+	if err := mesh.EnsureGatewayAPI(ctx, env.Kube, env.Release.GatewayAPI, log); err != nil {
+		return err
+	}
+	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
+	if err := mesh.Install(ctx, path, absolute(cfg.WorkDir), mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}, cfg.InstallTimeout, out); err != nil {
+		return err
+	}
+	sh.MeshInstalled = true
+	if err := mesh.IstiodReady(ctx, env.Kube, cfg.ReadyTimeout); err != nil {
+		return err
+	}
+	for _, ds := range []string{mesh.Ztunnel, mesh.CNI} {
+		if _, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, ds, cfg.ReadyTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func probeImage(ctx context.Context, cfg *config.Config, cl *cluster.Cluster, log func(string)) (string, error) {
+	if cfg.ProbeImage != "" {
+		log("using PROBE_IMAGE " + cfg.ProbeImage + " (the cluster must be able to pull it)")
+		return cfg.ProbeImage, nil
+	}
+	if cfg.ClusterMode != config.ClusterKind {
+		return "", fmt.Errorf("CLUSTER_MODE=existing needs PROBE_IMAGE: push the probe image (make probe-image) to a registry the cluster can pull from")
+	}
+	wd, _ := os.Getwd()
+	root, err := image.ModuleRoot(wd)
+	if err != nil {
+		return "", err
+	}
+	built, err := image.Build(ctx, root, filepath.Join(cfg.CacheDir, "images"), runtime.GOARCH)
+	if err != nil {
+		return "", err
+	}
+	log("probe image " + built.Ref)
+	if err := cl.LoadImageArchive(built.Archive, built.Ref, log); err != nil {
+		return "", err
+	}
+	return built.Ref, nil
+}
+
+// Attach builds a process's Env from what the first process shared.
+func Attach(cfg *config.Config, sh Shared) (*Env, error) {
+	rel, _, err := Resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.IstioVersion != "" || cfg.MeshMode == config.MeshInstall {
+		rel.Istio = sh.IstioVersion
+	}
+	cl := cluster.Attach(sh.KindCluster, sh.Kubeconfig, sh.Context)
+	rc, err := cl.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	k, err := kube.New(rc, sh.Kubeconfig, sh.Context, sh.RunID)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{Config: cfg, Release: rel, Shared: sh, Kube: k, Cluster: cl}, nil
+}
+
+// Teardown removes what the run created: its namespaces always; the mesh
+// when UNINSTALL_MESH=1 and this run installed it; the kind cluster when
+// this run created it and KEEP_CLUSTER is not set.
+func Teardown(ctx context.Context, env *Env, out io.Writer) error {
+	log := func(s string) { fmt.Fprintf(out, "%s %s\n", time.Now().Format("15:04:05"), s) }
+	sh := env.Shared
+	if sh.ClusterCreated && !env.Config.KeepCluster {
+		log("deleting kind cluster " + sh.KindCluster + " (created by this run; KEEP_CLUSTER=1 keeps it)")
+		return env.Cluster.Delete()
+	}
+	names, err := env.Kube.Sweep(ctx, env.Kube.RunSelector(), env.Config.ReadyTimeout)
+	if len(names) > 0 {
+		log(fmt.Sprintf("removed %d namespaces left by this run: %s", len(names), strings.Join(names, ", ")))
+	}
+	if err != nil {
+		return err
+	}
+	if sh.MeshInstalled && env.Config.UninstallMesh {
+		log("uninstalling Istio (UNINSTALL_MESH=1)")
+		return mesh.Uninstall(ctx, sh.Istioctl, env.Kube, env.Config.InstallTimeout, out)
+	}
+	return nil
+}
+
+func kindClusterExists(name string) (bool, error) {
+	return cluster.KindExists(name)
+}
+
+func minorOf(gitVersion string) string {
+	v := strings.TrimPrefix(gitVersion, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
+}
+
+func absolute(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	wd, _ := os.Getwd()
+	if root, err := image.ModuleRoot(wd); err == nil {
+		return filepath.Join(root, p)
+	}
+	a, _ := filepath.Abs(p)
+	return a
+}
+
+func randomID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

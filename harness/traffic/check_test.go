@@ -1,0 +1,79 @@
+package traffic
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+)
+
+var (
+	ok200 = wire.Result{Protocol: "http", Status: 200, Body: &wire.EchoReply{Pod: "echo-server-abc", Headers: map[string][]string{"User-Agent": {"probe"}}}}
+	l7200 = wire.Result{Protocol: "http", Status: 200, Body: &wire.EchoReply{Pod: "echo-server-abc", Headers: map[string][]string{"X-Request-Id": {"7f1c"}}}}
+	reset = wire.Result{Protocol: "http", Error: "read tcp 10.244.1.5:4711->10.96.0.10:8080: read: connection reset by peer", ErrorClass: wire.ClassReset}
+	drop  = wire.Result{Protocol: "http", Error: "context deadline exceeded", ErrorClass: wire.ClassTimeout}
+	eof   = wire.Result{Protocol: "tcp", Error: "EOF", ErrorClass: wire.ClassEOF}
+	rbac  = wire.Result{Protocol: "http", Status: 403, BodyText: "RBAC: access denied"}
+	s503  = wire.Result{Protocol: "http", Status: 503, BodyText: "upstream connect error"}
+)
+
+func TestChecks(t *testing.T) {
+	cases := []struct {
+		name    string
+		check   Check
+		result  wire.Result
+		wantErr string // "" = pass
+	}{
+		{"OK passes 200", OK(), ok200, ""},
+		{"OK fails reset", OK(), reset, "expected 200, got reset (read tcp"},
+		{"OK fails 403", OK(), rbac, `expected 200, got 403 "RBAC: access denied"`},
+		{"Reset passes reset", Reset(), reset, ""},
+		{"Reset fails 200: the null-mesh message", Reset(), ok200, "expected reset, got 200 from echo-server-abc"},
+		{"Reset fails timeout", Reset(), drop, "expected reset, got timeout"},
+		{"Timeout passes drop", Timeout(), drop, ""},
+		{"Forbidden passes RBAC 403", Forbidden(), rbac, ""},
+		{"Forbidden fails 503", Forbidden(), s503, "expected 403"},
+		{"Forbidden fails 200", Forbidden(), ok200, "expected 403, got 200"},
+		{"IsL7 passes with X-Request-Id", RequestHeader("x-request-id"), l7200, ""},
+		{"IsL7 fails without", RequestHeader("X-Request-Id"), ok200, "expected the server to see header X-Request-Id, it saw User-Agent"},
+		{"IsL4 passes without", NoRequestHeader("X-Request-Id"), ok200, ""},
+		{"IsL4 fails with", NoRequestHeader("X-Request-Id"), l7200, "expected no X-Request-Id"},
+		{"IsL4 fails on error", NoRequestHeader("X-Request-Id"), reset, "expected an echo reply"},
+		{"ServedBy", ServedBy("echo-server"), ok200, ""},
+		{"ServedBy other", ServedBy("echo-v2"), ok200, "expected a reply from echo-v2*"},
+		{"Deny passes reset", Deny(), reset, ""},
+		{"Deny passes eof", Deny(), eof, ""},
+		{"Deny passes 403", Deny(), rbac, ""},
+		{"Deny passes 503", Deny(), s503, ""},
+		{"Deny fails 200", Deny(), ok200, "none of"},
+		{"Deny fails timeout (a drop is not a mesh deny)", Deny(), drop, "none of"},
+		{"And reports first failure", And(OK(), RequestHeader("X-Request-Id")), ok200, "X-Request-Id"},
+		{"And passes", And(OK(), RequestHeader("X-Request-Id")), l7200, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.check(tc.result)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected failure: %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("passed, want failure containing %q", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("error %q lacks %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestEach(t *testing.T) {
+	if err := Each(OK(), []wire.Result{ok200, ok200}); err != nil {
+		t.Fatal(err)
+	}
+	err := Each(OK(), []wire.Result{ok200, reset})
+	if err == nil || !strings.Contains(err.Error(), "request 2 of 2") {
+		t.Fatalf("err=%v", err)
+	}
+	if Each(OK(), nil) == nil {
+		t.Fatal("no results passed")
+	}
+}

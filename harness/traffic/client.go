@@ -1,0 +1,110 @@
+package traffic
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+)
+
+// Client sends probe requests from inside one pod.
+type Client struct {
+	Kube      *kube.Kube
+	Namespace string
+	Pod       string
+	Container string // "probe" when empty
+}
+
+// Request describes what to send.
+type Request struct {
+	URL     string
+	Method  string
+	Headers []string // "Name: value"
+	Body    string
+	Timeout time.Duration // per request; 5s when zero
+	Count   int           // sequential requests, each on a new connection; 1 when zero
+}
+
+// Args renders the probe command line.
+func (q Request) Args() []string {
+	args := []string{image.BinaryPath, "request", "--url", q.URL}
+	if q.Method != "" {
+		args = append(args, "--method", q.Method)
+	}
+	for _, h := range q.Headers {
+		args = append(args, "--header", h)
+	}
+	if q.Body != "" {
+		args = append(args, "--body", q.Body)
+	}
+	timeout := q.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	args = append(args, "--timeout", timeout.String())
+	if q.Count > 1 {
+		args = append(args, "--count", strconv.Itoa(q.Count))
+	}
+	return args
+}
+
+// Send runs the request(s) in the pod and returns one result per request.
+// A transport failure of the request is a result, not an error; an error
+// means the probe could not be run or its output not read.
+func (c Client) Send(ctx context.Context, q Request) ([]wire.Result, error) {
+	container := c.Container
+	if container == "" {
+		container = "probe"
+	}
+	n := max(q.Count, 1)
+	timeout := q.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(n)*timeout+30*time.Second)
+	defer cancel()
+	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, q.Args())
+	if err != nil {
+		return nil, err
+	}
+	return ParseResults(out, n)
+}
+
+// One sends a single request.
+func (c Client) One(ctx context.Context, q Request) (wire.Result, error) {
+	q.Count = 1
+	rs, err := c.Send(ctx, q)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	return rs[0], nil
+}
+
+// ParseResults reads want JSON lines of probe output.
+func ParseResults(out []byte, want int) ([]wire.Result, error) {
+	var rs []wire.Result
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var r wire.Result
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, fmt.Errorf("probe printed a line that is not a result: %q: %w", truncate(string(line), 200), err)
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) != want {
+		return nil, fmt.Errorf("probe printed %d results, want %d: %q", len(rs), want, truncate(string(out), 400))
+	}
+	return rs, nil
+}

@@ -1,0 +1,95 @@
+//go:build e2e
+
+// Package ambient_test is the Istio ambient conformance suite. Its specs
+// follow the rollout phases of the seed article: install, enroll one
+// namespace, verify L4 security, add waypoints, expand and roll back.
+package ambient_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
+	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/setup"
+	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+)
+
+// Profiles: LABEL_FILTER selects by these.
+const (
+	labelInstall    = "install"    // Phase 1: the mesh is installed and healthy
+	labelEnroll     = "enroll"     // Phase 2: namespace enrollment without restarts
+	labelL4         = "l4"         // mTLS and ztunnel policy
+	labelL7         = "l7"         // waypoints
+	labelPerf       = "perf"       // latency budgets
+	labelDisruptive = "disruptive" // changes that disturb running traffic
+)
+
+var (
+	env         *setup.Env    // this process's view of the run
+	provisioned *setup.Shared // set on process 1 only, for teardown
+)
+
+func TestAmbient(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Istio ambient conformance")
+}
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	cfg, err := config.FromEnv()
+	Expect(err).NotTo(HaveOccurred(), "invalid configuration")
+	sh, err := setup.Provision(ctx, cfg, GinkgoWriter)
+	provisioned = &sh
+	Expect(err).NotTo(HaveOccurred(), "provisioning the run")
+	AddReportEntry("run", sh.RunID)
+	AddReportEntry("kubernetes", sh.ServerVersion)
+	AddReportEntry("istio", sh.IstioVersion)
+	for _, w := range sh.Warnings {
+		AddReportEntry("warning", w)
+	}
+	return sh.Encode()
+}, func(ctx SpecContext, data []byte) {
+	cfg, err := config.FromEnv()
+	Expect(err).NotTo(HaveOccurred())
+	wait.SetDefault(wait.Waiter{Out: GinkgoWriter, Every: cfg.ProgressEvery})
+	sh, err := setup.Decode(data)
+	Expect(err).NotTo(HaveOccurred())
+	env, err = setup.Attach(cfg, sh)
+	Expect(err).NotTo(HaveOccurred(), "attaching to the cluster")
+})
+
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	if provisioned == nil {
+		return
+	}
+	cfg, err := config.FromEnv()
+	Expect(err).NotTo(HaveOccurred())
+	e := env
+	if e == nil { // provisioning failed half-way: tear down what it made
+		if provisioned.Kubeconfig == "" {
+			if provisioned.ClusterCreated && !cfg.KeepCluster {
+				Expect(cluster.Attach(provisioned.KindCluster, "", "").Delete()).To(Succeed())
+			}
+			return
+		}
+		if e, err = setup.Attach(cfg, *provisioned); err != nil {
+			return
+		}
+	}
+	Expect(setup.Teardown(ctx, e, GinkgoWriter)).To(Succeed(), "teardown")
+})
+
+// expectTraffic sends one request from client and asserts check on the result.
+func expectTraffic(ctx context.Context, client traffic.Client, q traffic.Request, check traffic.Check) wire.Result {
+	GinkgoHelper()
+	r, err := client.One(ctx, q)
+	Expect(err).NotTo(HaveOccurred(), "running the probe in %s/%s", client.Namespace, client.Pod)
+	Expect(check(r)).To(Succeed(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
+	return r
+}
