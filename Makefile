@@ -44,7 +44,7 @@ else
 endif
 
 .PHONY: test
-test: fmt-check vet lint unit ## Format check, vet, linters and every unit test (no cluster)
+test: fmt-check vet lint unit spec-table ## Format check, vet, linters and every unit test (no cluster)
 
 ## ---- pieces ----------------------------------------------------------------
 
@@ -66,6 +66,12 @@ fmt-check: ## Fail when a Go file is not gofmt-ed
 lint: ## golangci-lint and actionlint (workflows)
 	$(LINT) run ./...
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
+
+.PHONY: spec-table
+spec-table: ## Every spec has exactly one row in the null-mesh verdict table (dry run, no cluster)
+	@mkdir -p _output/dry
+	$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >/dev/null
+	COVERAGE_ONLY=1 $(E2ECTL) verdicts reports/null-mesh.yaml _output/dry/dry-run.json
 
 .PHONY: probe
 probe: ## Build the probe binary into _output/

@@ -6,6 +6,9 @@
 //	ambient-e2e env         print every setting with its default
 //	ambient-e2e sweep       delete every namespace the suite ever created
 //	ambient-e2e delete-cluster   delete the kind cluster KIND_CLUSTER_NAME
+//	ambient-e2e cluster-up  create or reuse the kind cluster, print its kubeconfig path
+//	ambient-e2e install-crds   apply only the Istio and Gateway API CRDs of ISTIO_VERSION
+//	ambient-e2e verdicts TABLE REPORT   compare a Ginkgo JSON report with a verdict table
 package main
 
 import (
@@ -17,11 +20,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ambient-e2e/ambient-e2e/clusters"
 	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/harness/versions"
+	"github.com/ambient-e2e/ambient-e2e/reports/verdict"
 )
 
 func main() {
@@ -42,6 +48,12 @@ func main() {
 		err = sweep(ctx)
 	case "delete-cluster":
 		err = deleteCluster()
+	case "cluster-up":
+		err = clusterUp(ctx)
+	case "install-crds":
+		err = installCRDs(ctx)
+	case "verdicts":
+		err = verdicts(os.Args[2:])
 	default:
 		usage()
 	}
@@ -52,7 +64,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster")
+	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster|cluster-up|install-crds|verdicts TABLE REPORT")
 	os.Exit(2)
 }
 
@@ -163,4 +175,113 @@ func deleteCluster() error {
 	}
 	say("deleting kind cluster " + cfg.KindCluster)
 	return cluster.Attach(cfg.KindCluster, "", "").Delete()
+}
+
+// kindCluster creates or reuses the kind cluster of the settings.
+func kindCluster(ctx context.Context, cfg *config.Config) (*cluster.Cluster, error) {
+	if cfg.ClusterMode != config.ClusterKind {
+		return cluster.Existing(cfg.Kubeconfig, cfg.KubeContext)
+	}
+	_, nodeImage, err := setup.Resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.EnsureKind(ctx, cluster.KindOptions{
+		Name: cfg.KindCluster, NodeImage: nodeImage, Config: clusters.KindConfig,
+		APIServerPort: cfg.KindAPIPort, WorkDir: cfg.WorkDir, WaitForReady: cfg.ReadyTimeout,
+	}, say)
+}
+
+// clusterUp creates or reuses the kind cluster and prints its kubeconfig path.
+func clusterUp(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	_, nodeImage, err := setup.Resolve(cfg)
+	if err != nil {
+		return err
+	}
+	if err := setup.Preflight(ctx, cfg, nodeImage, say); err != nil {
+		return err
+	}
+	c, err := kindCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	v, err := c.Reachable(ctx, 15*time.Second)
+	if err != nil {
+		return err
+	}
+	say("cluster " + cfg.KindCluster + " up, Kubernetes " + v)
+	fmt.Println(c.Kubeconfig)
+	return nil
+}
+
+// installCRDs applies the Istio and Gateway API CRDs of the release, and
+// nothing else: policy objects are then accepted by a cluster with no mesh.
+func installCRDs(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	rel, _, err := setup.Resolve(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := kindCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rc, err := c.RESTConfig()
+	if err != nil {
+		return err
+	}
+	k, err := kube.New(rc, c.Kubeconfig, c.Context, "crds")
+	if err != nil {
+		return err
+	}
+	if err := mesh.EnsureGatewayAPI(ctx, k, rel.GatewayAPI, say); err != nil {
+		return err
+	}
+	crds, err := mesh.IstioCRDs(ctx, rel.IstioAPIModule)
+	if err != nil {
+		return err
+	}
+	say(fmt.Sprintf("installing the Istio %s CRDs (istio.io/api %s)", rel.Minor, rel.IstioAPIModule))
+	return k.ApplyCluster(ctx, crds)
+}
+
+// verdicts compares a Ginkgo JSON report with a verdict table and fails on
+// any difference, above all on a mesh assertion that passed.
+func verdicts(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: ambient-e2e verdicts TABLE REPORT")
+	}
+	t, err := verdict.LoadTable(args[0])
+	if err != nil {
+		return err
+	}
+	outcomes, err := verdict.ReadReport(args[1])
+	if err != nil {
+		return err
+	}
+	var ms []verdict.Mismatch
+	if os.Getenv("COVERAGE_ONLY") == "1" { // a dry-run report: only the spec names count
+		ms = verdict.Coverage(t, outcomes)
+		for _, m := range ms {
+			fmt.Println(m)
+		}
+		if len(ms) > 0 {
+			return fmt.Errorf("%s and the suite name different specs: every spec needs exactly one row", args[0])
+		}
+		fmt.Printf("%s names all %d specs of the suite\n", args[0], len(outcomes))
+		return nil
+	}
+	ms = verdict.Compare(t, outcomes, os.Getenv("LABEL_FILTER") != "")
+	fmt.Print(verdict.Summary(t, outcomes, ms))
+	if len(ms) > 0 {
+		return fmt.Errorf("%d verdicts differ from %s", len(ms), args[0])
+	}
+	return nil
 }

@@ -1,0 +1,219 @@
+// Package verdict compares a Ginkgo JSON report with a table of expected
+// verdicts. Its first use is the null-mesh self-test: against a cluster with
+// no mesh every mesh assertion must fail, for the stated reason, and every
+// control must pass. A mesh assertion that passes there is a false pass.
+package verdict
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2/types"
+	"sigs.k8s.io/yaml"
+)
+
+// Expected verdicts.
+const (
+	Pass = "pass" // a control: must pass
+	Fail = "fail" // a mesh assertion: must fail, with Reason in its message
+	Skip = "skip" // a gated check: must be skipped, with Reason in its message
+)
+
+// Row is one spec's expected verdict.
+type Row struct {
+	Spec    string `json:"spec"`             // full spec text: containers and leaf, space-joined
+	Verdict string `json:"verdict"`          // pass | fail | skip
+	Reason  string `json:"reason,omitempty"` // substring of the failure or skip message
+	Why     string `json:"why,omitempty"`    // what the row proves, for readers of the table
+}
+
+// Table is the expected verdicts of one environment.
+type Table struct {
+	Environment string `json:"environment"`
+	Rows        []Row  `json:"rows"`
+}
+
+// LoadTable reads and validates a table file.
+func LoadTable(path string) (Table, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Table{}, err
+	}
+	return ParseTable(b)
+}
+
+// ParseTable parses and validates a table.
+func ParseTable(b []byte) (Table, error) {
+	var t Table
+	if err := yaml.UnmarshalStrict(b, &t); err != nil {
+		return t, fmt.Errorf("verdict table: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, r := range t.Rows {
+		switch {
+		case r.Spec == "":
+			return t, fmt.Errorf("verdict table row %d: no spec", i+1)
+		case seen[r.Spec]:
+			return t, fmt.Errorf("verdict table: spec %q listed twice", r.Spec)
+		case r.Verdict != Pass && r.Verdict != Fail && r.Verdict != Skip:
+			return t, fmt.Errorf("verdict table, %q: verdict %q, want pass, fail or skip", r.Spec, r.Verdict)
+		case r.Verdict != Pass && r.Reason == "":
+			return t, fmt.Errorf("verdict table, %q: a %s row needs the reason it must %s with", r.Spec, r.Verdict, r.Verdict)
+		}
+		seen[r.Spec] = true
+	}
+	return t, nil
+}
+
+// Outcome is what one spec did, read from a Ginkgo report.
+type Outcome struct {
+	Spec    string
+	State   string // passed, failed, skipped, timedout, panicked, …
+	Message string
+}
+
+// ReadReport reads the It specs of a Ginkgo JSON report (--json-report).
+func ReadReport(path string) ([]Outcome, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var suites []types.Report
+	if err := json.Unmarshal(b, &suites); err != nil {
+		return nil, fmt.Errorf("%s is not a Ginkgo JSON report: %w", path, err)
+	}
+	var out []Outcome
+	for _, s := range suites {
+		for _, sr := range s.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			out = append(out, Outcome{Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage()})
+		}
+	}
+	return out, nil
+}
+
+// Mismatch is one difference between the table and the report.
+type Mismatch struct {
+	Spec   string
+	Kind   string // FALSE PASS, unexpected failure, wrong reason, missing, unlisted, …
+	Detail string
+}
+
+func (m Mismatch) String() string { return fmt.Sprintf("%s: %s\n    %s", m.Kind, m.Spec, m.Detail) }
+
+// Compare judges outcomes against the table. Every row must have run and
+// every spec that ran must have a row (new specs add their row). Specs
+// excluded by a label filter do not appear in a report and are not required
+// when filtered is true.
+func Compare(t Table, outcomes []Outcome, filtered bool) []Mismatch {
+	var ms []Mismatch
+	rows := map[string]Row{}
+	for _, r := range t.Rows {
+		rows[r.Spec] = r
+	}
+	ran := map[string]bool{}
+	for _, o := range outcomes {
+		ran[o.Spec] = true
+		r, ok := rows[o.Spec]
+		if !ok {
+			ms = append(ms, Mismatch{o.Spec, "unlisted", fmt.Sprintf("the spec %s but has no row in the verdict table: add one", o.State)})
+			continue
+		}
+		if m, bad := judge(r, o); bad {
+			ms = append(ms, m)
+		}
+	}
+	if !filtered {
+		for _, r := range t.Rows {
+			if !ran[r.Spec] {
+				ms = append(ms, Mismatch{r.Spec, "missing", "the table expects this spec but the report does not have it (renamed or removed?)"})
+			}
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Spec < ms[j].Spec })
+	return ms
+}
+
+// Coverage checks only that table and report name the same specs, for a
+// dry run (which marks every spec passed): a new spec without a row, or a
+// row whose spec was renamed, is caught before any cluster exists.
+func Coverage(t Table, outcomes []Outcome) []Mismatch {
+	var ms []Mismatch
+	for _, m := range Compare(t, outcomes, false) {
+		if m.Kind == "unlisted" || m.Kind == "missing" {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
+
+func judge(r Row, o Outcome) (Mismatch, bool) {
+	msg := strings.TrimSpace(o.Message)
+	switch r.Verdict {
+	case Fail:
+		switch {
+		case o.State == "passed":
+			return Mismatch{o.Spec, "FALSE PASS", fmt.Sprintf("a mesh assertion passed where it must fail with %q", r.Reason)}, true
+		case o.State != "failed" && o.State != "timedout":
+			return Mismatch{o.Spec, "unexpected state", fmt.Sprintf("want failed with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
+		case !strings.Contains(msg, r.Reason):
+			return Mismatch{o.Spec, "wrong reason", fmt.Sprintf("failed, but not with %q: %s", r.Reason, firstLine(msg))}, true
+		}
+	case Pass:
+		if o.State != "passed" {
+			return Mismatch{o.Spec, "control did not pass", fmt.Sprintf("%s: %s", o.State, firstLine(msg))}, true
+		}
+	case Skip:
+		switch {
+		case o.State != "skipped":
+			return Mismatch{o.Spec, "not skipped", fmt.Sprintf("want skipped with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
+		case !strings.Contains(msg, r.Reason):
+			return Mismatch{o.Spec, "wrong skip reason", fmt.Sprintf("skipped, but not with %q: %s", r.Reason, firstLine(msg))}, true
+		}
+	}
+	return Mismatch{}, false
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// Summary renders the comparison as a table a reader can act on.
+func Summary(t Table, outcomes []Outcome, ms []Mismatch) string {
+	bad := map[string]Mismatch{}
+	for _, m := range ms {
+		bad[m.Spec] = m
+	}
+	state := map[string]string{}
+	for _, o := range outcomes {
+		state[o.Spec] = o.State
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Verdicts for %s: %d rows, %d mismatches\n", t.Environment, len(t.Rows), len(ms))
+	for _, r := range t.Rows {
+		mark := "ok  "
+		if _, isBad := bad[r.Spec]; isBad {
+			mark = "FAIL"
+		}
+		got := state[r.Spec]
+		if got == "" {
+			got = "not run"
+		}
+		fmt.Fprintf(&b, "  %s expect %-4s got %-8s %s\n", mark, r.Verdict, got, r.Spec)
+	}
+	for _, m := range ms {
+		b.WriteString("  " + m.String() + "\n")
+	}
+	return b.String()
+}
