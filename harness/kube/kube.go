@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/klient/decoder"
@@ -145,7 +146,7 @@ func (k *Kube) DryRun(ctx context.Context, manifest []byte, namespace string) er
 
 func (k *Kube) applyHandler(dryRun bool) decoder.HandlerFunc {
 	return func(ctx context.Context, obj k8s.Object) error {
-		data, err := json.Marshal(obj)
+		data, err := applyBody(obj)
 		if err != nil {
 			return err
 		}
@@ -163,6 +164,19 @@ func (k *Kube) applyHandler(dryRun bool) decoder.HandlerFunc {
 		}
 		return nil
 	}
+}
+
+// applyBody is the server-side apply body of obj: its JSON with apiVersion
+// and kind, which typed objects may have lost in decoding.
+func applyBody(obj k8s.Object) ([]byte, error) {
+	if obj.GetObjectKind().GroupVersionKind().Empty() {
+		gvks, _, err := scheme.Scheme.ObjectKinds(obj)
+		if err != nil || len(gvks) == 0 {
+			return nil, fmt.Errorf("no kind known for %T: %w", obj, err)
+		}
+		obj.GetObjectKind().SetGroupVersionKind(gvks[0])
+	}
+	return json.Marshal(obj)
 }
 
 // DeploymentsReady waits until every Deployment in namespace has all its
