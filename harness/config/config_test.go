@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,17 @@ func TestKubeconfigListTakesFirstPath(t *testing.T) {
 	}
 	if c.Kubeconfig != "/a/kc" || c.NeedsDocker() {
 		t.Fatalf("%+v", c)
+	}
+}
+
+func TestEveryVariableIsInTheREADME(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variables {
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
+		}
 	}
 }

@@ -268,3 +268,12 @@ func (k *Kube) SetNamespaceLabel(ctx context.Context, namespace, key string, val
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 	return k.Res().Patch(ctx, ns, k8s.Patch{PatchType: types.MergePatchType, Data: patch})
 }
+
+// DeleteManifest deletes every object of a manifest (missing ones are fine).
+func (k *Kube) DeleteManifest(ctx context.Context, manifest []byte, namespace string) error {
+	opts := []decoder.DecodeOption{}
+	if namespace != "" {
+		opts = append(opts, decoder.MutateNamespace(namespace))
+	}
+	return decoder.DecodeEach(ctx, bytes.NewReader(manifest), decoder.DeleteIgnoreNotFound(k.Res()), opts...)
+}

@@ -127,3 +127,32 @@ func (s *Scenario) Snapshot(ctx context.Context) (map[string]ambient.PodState, e
 	}
 	return ambient.Snapshot(pods), nil
 }
+
+// Enroll labels the namespace ambient and waits for its pods to be enrolled.
+// The error is returned, not fatal: specs that need a mesh then fail on
+// their own evidence ("expected reset, got 200"), which says more than a
+// shared precondition would.
+func (s *Scenario) Enroll(ctx context.Context) error {
+	if err := s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient); err != nil {
+		return err
+	}
+	return s.WaitEnrolled(ctx, func(p *corev1.Pod) bool { return !ambient.OptedOut(p) }, s.Env.Config.EnrollTimeout)
+}
+
+// Apply renders a policy fixture for this namespace and applies it.
+func (s *Scenario) Apply(ctx context.Context, policy string) error {
+	m, err := fixtures.Policy(policy, fixtures.PolicyData{Namespace: s.Namespace})
+	if err != nil {
+		return err
+	}
+	return s.Env.Kube.Apply(ctx, m, s.Namespace)
+}
+
+// Delete removes a policy fixture from this namespace.
+func (s *Scenario) Delete(ctx context.Context, policy string) error {
+	m, err := fixtures.Policy(policy, fixtures.PolicyData{Namespace: s.Namespace})
+	if err != nil {
+		return err
+	}
+	return s.Env.Kube.DeleteManifest(ctx, m, s.Namespace)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
 // Client sends probe requests from inside one pod.
@@ -107,4 +108,24 @@ func ParseResults(out []byte, want int) ([]wire.Result, error) {
 		return nil, fmt.Errorf("probe printed %d results, want %d: %q", len(rs), want, truncate(string(out), 400))
 	}
 	return rs, nil
+}
+
+// Until repeats one request until check passes or timeout: for changes that
+// take effect asynchronously (a policy reaching ztunnel). The timeout error
+// carries the last result, e.g. "expected reset, got 200 from backend-…".
+func (c Client) Until(ctx context.Context, q Request, check Check, timeout time.Duration) (wire.Result, error) {
+	var last wire.Result
+	what := fmt.Sprintf("%s → %s to pass the check", c.Pod, q.URL)
+	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
+		r, err := c.One(ctx, q)
+		if err != nil {
+			return false, "", err
+		}
+		last = r
+		if err := check(r); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+	return last, err
 }

@@ -1,0 +1,65 @@
+//go:build e2e
+
+package ambient_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+)
+
+// Seed, "Interaction with Kubernetes NetworkPolicy": deny everything with a
+// NetworkPolicy, allow identities with an AuthorizationPolicy. Ambient also
+// needs HBONE (15008), DNS and the kubelet's probes from 169.254.7.127
+// allowed (istio.io docs/ambient/usage/networkpolicy).
+var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPolicy (defense in depth)", Label(labelL4), Ordered, ContinueOnFailure, func() {
+	var (
+		w        *l4World
+		enforced error // nil once the control proved the CNI enforces NetworkPolicy
+		peer     traffic.Request
+	)
+	const dropTimeout = 3 * time.Second
+
+	BeforeAll(func(ctx SpecContext) {
+		w = newL4World(ctx, "netpol")
+		Expect(w.outside.Deploy(ctx, fixtures.Workload{Name: "peer", Service: "peer"})).To(Succeed())
+		peer = traffic.Request{URL: w.outside.HTTP("peer", "/"), Timeout: dropTimeout}
+		enforced = errNotYetChecked
+	})
+	requireEnforcement := func() {
+		if enforced != nil {
+			Skip("NetworkPolicy is not enforced by this cluster's CNI, so defense in depth cannot be judged: " + enforced.Error())
+		}
+	}
+
+	It("control: the cluster's CNI enforces NetworkPolicy on a pair outside the mesh", func(ctx SpecContext) {
+		expectTraffic(ctx, w.clients["outside"], peer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
+		Expect(w.outside.Apply(ctx, fixtures.NetpolDefaultDeny)).To(Succeed())
+		_, enforced = w.clients["outside"].Until(ctx, peer, traffic.Timeout(), env.Config.PolicyTimeout)
+		requireEnforcement()
+	})
+
+	It("with default-deny, the ambient allows and allow-frontend-to-backend, the allowed identity gets 200", func(ctx SpecContext) {
+		requireEnforcement()
+		for _, p := range []string{fixtures.NetpolDefaultDeny, fixtures.NetpolAmbientAllows, fixtures.AllowFrontendToBackend} {
+			Expect(w.mesh.Apply(ctx, p)).To(Succeed())
+		}
+		// The denied identity first: proves both policies are in force.
+		_, _ = w.clients["other"].Until(ctx, w.backend(), traffic.Reset(), env.Config.PolicyTimeout)
+		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
+	})
+
+	It("a disallowed identity gets a reset from the AuthorizationPolicy, not a NetworkPolicy drop", func(ctx SpecContext) {
+		requireEnforcement()
+		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.Reset())
+	})
+
+	It("a flow no NetworkPolicy allows times out (a drop, not a reset)", func(ctx SpecContext) {
+		requireEnforcement()
+		expectTraffic(ctx, w.clients["frontend"], peer, traffic.Timeout())
+	})
+})
