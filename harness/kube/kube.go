@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/e2e-framework/klient"
 	"sigs.k8s.io/e2e-framework/klient/decoder"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
@@ -276,4 +278,23 @@ func (k *Kube) DeleteManifest(ctx context.Context, manifest []byte, namespace st
 		opts = append(opts, decoder.MutateNamespace(namespace))
 	}
 	return decoder.DecodeEach(ctx, bytes.NewReader(manifest), decoder.DeleteIgnoreNotFound(k.Res()), opts...)
+}
+
+// ExecStream runs a command in a container and streams its output to the
+// given writers as it comes (kube.Exec buffers it until the end).
+func (k *Kube) ExecStream(ctx context.Context, namespace, pod, container string, cmd []string, stdout, stderr io.Writer) error {
+	cs, err := k.Clientset()
+	if err != nil {
+		return err
+	}
+	req := cs.CoreV1().RESTClient().Post().Resource("pods").Name(pod).Namespace(namespace).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	ex, err := remotecommand.NewSPDYExecutor(k.Env.Client().RESTConfig(), "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr}); err != nil {
+		return fmt.Errorf("exec %q in %s/%s: %w", strings.Join(cmd, " "), namespace, pod, err)
+	}
+	return nil
 }

@@ -4,11 +4,13 @@ package ambient_test
 
 import (
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 )
 
@@ -87,5 +89,33 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 
 	It("with PeerAuthentication STRICT a client in the mesh gets 200", func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
+	})
+})
+
+// ztunnel re-checks open connections when policy changes and closes the
+// ones no longer allowed (ztunnel connection_manager.rs, facts §4.2).
+// Waypoints check per request instead; this is the ztunnel half.
+var _ = Describe("Policy and security basics: a policy change and connections already open", Label(labelL4), Ordered, func() {
+	var w *l4World
+	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "openconn") })
+
+	It("a new DENY closes an open connection it no longer allows, and the time to close is reported", func(ctx SpecContext) {
+		hold := w.clients["other"].Hold(ctx, w.mesh.TCP("backend"), env.Config.PolicyTimeout+10*time.Second)
+		select {
+		case <-hold.Ready:
+		case out := <-hold.Done:
+			Fail(fmt.Sprintf("the connection other → backend never carried a ping: %+v %v", out.Result, out.Err))
+		case <-ctx.Done():
+			Fail("interrupted before the connection was up")
+		}
+		applied := time.Now()
+		Expect(w.mesh.Apply(ctx, fixtures.DenyOtherToBackend)).To(Succeed())
+		out := <-hold.Done
+		Expect(out.Err).NotTo(HaveOccurred())
+		r := out.Result
+		Expect(r.Broken).To(BeTrue(), "the connection stayed open for %s after the DENY was applied (%d pings came back)",
+			out.Ended.Sub(applied).Round(time.Second), r.Pings)
+		Expect(r.ErrorClass).To(BeElementOf(wire.ClassReset, wire.ClassEOF), "closed with %s (%s)", r.ErrorClass, r.Error)
+		AddReportEntry("time to close an open connection after a DENY", out.Ended.Sub(applied).String())
 	})
 })
