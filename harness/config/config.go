@@ -53,6 +53,7 @@ type Config struct {
 	ReadyTimeout    time.Duration // READY_TIMEOUT: bound for pods/Deployments becoming ready
 	EnrollTimeout   time.Duration // ENROLL_TIMEOUT: bound for the redirection annotation
 	PolicyTimeout   time.Duration // POLICY_TIMEOUT: bound for a policy change to take effect
+	TrustDomain     string        // TRUST_DOMAIN: the mesh's SPIFFE trust domain
 	InstallTimeout  time.Duration // INSTALL_TIMEOUT: bound for istioctl install
 	RunID           string        // RUN_ID: label value on every object of this run
 	SkipPreflight   bool          // SKIP_PREFLIGHT: skip host checks (not cluster checks)
@@ -83,6 +84,7 @@ var Variables = []struct{ Name, Default, Help string }{
 	{"UNINSTALL_MESH", "0", "1 uninstalls the mesh this run installed when the suite ends"},
 	{"READY_TIMEOUT", "3m", "bound for Deployments, DaemonSets and pods becoming ready"},
 	{"ENROLL_TIMEOUT", "60s", "bound for ambient.istio.io/redirection to appear or disappear"},
+	{"TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain of workload identities (spiffe://<domain>/ns/<ns>/sa/<sa>)"},
 	{"POLICY_TIMEOUT", "30s", "bound for a policy change to show in traffic (checks retry until then)"},
 	{"INSTALL_TIMEOUT", "10m", "bound for istioctl install"},
 	{"RUN_ID", "random", "value of the ambient-e2e.io/run label on every object this run creates"},
@@ -147,6 +149,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ReadyTimeout:   dur("READY_TIMEOUT", "3m"),
 		EnrollTimeout:  dur("ENROLL_TIMEOUT", "60s"),
 		PolicyTimeout:  dur("POLICY_TIMEOUT", "30s"),
+		TrustDomain:    get("TRUST_DOMAIN", "cluster.local"),
 		InstallTimeout: dur("INSTALL_TIMEOUT", "10m"),
 		RunID:          get("RUN_ID", ""),
 		SkipPreflight:  boolean("SKIP_PREFLIGHT", "0"),

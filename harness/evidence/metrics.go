@@ -88,19 +88,27 @@ type Metrics struct {
 	series map[string][]Series
 }
 
-// ParseMetrics parses a scrape, choosing the format from the body: the
-// OpenMetrics parser when it ends with "# EOF" (what ztunnel always
-// writes), the Prometheus text parser otherwise.
+// ParseMetrics parses a scrape whose content type is not known: like
+// ParseMetricsContentType with "text/plain", so OpenMetrics bodies (ending
+// in "# EOF", as ztunnel writes) and Prometheus text both work.
 func ParseMetrics(r io.Reader) (Metrics, error) {
 	return ParseMetricsContentType(r, "")
 }
 
 // ParseMetricsContentType parses a scrape whose Content-Type header was
-// contentType. expfmt picks the decoder; because ztunnel answers
-// "text/plain; charset=utf-8" with an OpenMetrics body unless the request
-// asked for "Accept: application/openmetrics-text" (src/metrics/server.rs),
-// a text/plain (or empty) content type whose body ends with "# EOF" is
-// decoded as OpenMetrics first, then as Prometheus text if that fails.
+// contentType ("" means text/plain). expfmt.ResponseFormat picks the format:
+// Prometheus text, OpenMetrics 0.0.1/1.0.0 or delimited protobuf.
+//
+// Two facts shape the text cases. ztunnel always writes OpenMetrics text
+// (prometheus-client's encoder, "# EOF" at the end) but labels it
+// "text/plain; charset=utf-8" unless the request sent "Accept:
+// application/openmetrics-text" (ztunnel src/metrics/server.rs). And
+// expfmt's OpenMetrics decoder parses each line against the ABNF grammar,
+// which costs tens of milliseconds per ztunnel series. So text and
+// OpenMetrics bodies are first decoded with expfmt's classic text parser,
+// which reads the OpenMetrics that ztunnel writes (counter samples keep
+// their "_total" name); an OpenMetrics body it rejects (exemplars, info or
+// stateset types) is then decoded with expfmt's OpenMetrics decoder.
 func ParseMetricsContentType(r io.Reader, contentType string) (Metrics, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -108,27 +116,32 @@ func ParseMetricsContentType(r io.Reader, contentType string) (Metrics, error) {
 	}
 	format := expfmt.FmtText
 	if strings.TrimSpace(contentType) != "" {
-		mediaType, _, err := mime.ParseMediaType(contentType)
-		if err != nil {
+		if _, _, err := mime.ParseMediaType(contentType); err != nil {
 			return Metrics{}, fmt.Errorf("metrics content type %q: %w", contentType, err)
 		}
 		format = expfmt.ResponseFormat(http.Header{"Content-Type": {contentType}})
 		if format == expfmt.FmtUnknown {
-			return Metrics{}, fmt.Errorf("metrics content type %q (%s) is not supported", contentType, mediaType)
+			return Metrics{}, fmt.Errorf("metrics content type %q is not supported", contentType)
 		}
 	}
-	if format.FormatType() == expfmt.TypeTextPlain && endsWithEOF(data) {
-		m, omErr := decodeMetrics(data, expfmt.FmtOpenMetrics_1_0_0)
-		if omErr == nil {
-			return m, nil
-		}
-		m, textErr := decodeMetrics(data, expfmt.FmtText)
-		if textErr != nil {
-			return Metrics{}, fmt.Errorf("body ends with # EOF but is neither OpenMetrics (%v) nor Prometheus text (%w)", omErr, textErr)
-		}
-		return m, nil
+	switch format.FormatType() {
+	case expfmt.TypeTextPlain, expfmt.TypeOpenMetrics:
+	default:
+		return decodeMetrics(data, format)
 	}
-	return decodeMetrics(data, format)
+	openMetrics := format.FormatType() == expfmt.TypeOpenMetrics
+	if !openMetrics && endsWithEOF(data) {
+		openMetrics, format = true, expfmt.FmtOpenMetrics_1_0_0
+	}
+	m, textErr := decodeMetrics(data, expfmt.FmtText)
+	if textErr == nil || !openMetrics {
+		return m, textErr
+	}
+	m, omErr := decodeMetrics(data, format)
+	if omErr != nil {
+		return Metrics{}, fmt.Errorf("%w (as Prometheus text: %v)", omErr, textErr)
+	}
+	return m, nil
 }
 
 func endsWithEOF(data []byte) bool {

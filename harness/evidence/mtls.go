@@ -149,6 +149,10 @@ func describeCriteria(cs []criterion) string {
 		if c.want == "" {
 			continue
 		}
+		if field, ok := strings.CutSuffix(c.field, " port"); ok {
+			parts = append(parts, fmt.Sprintf("%s=*:%s", field, c.want))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s=%q", c.field, c.want))
 	}
 	return strings.Join(parts, " ")
