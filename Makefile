@@ -70,7 +70,8 @@ lint: ## golangci-lint and actionlint (workflows)
 .PHONY: spec-table
 spec-table: ## Every spec has exactly one row in the null-mesh verdict table (dry run, no cluster)
 	@mkdir -p _output/dry
-	$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >/dev/null
+	@$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >_output/dry/log 2>&1 \
+		|| { cat _output/dry/log; exit 1; }
 	COVERAGE_ONLY=1 $(E2ECTL) verdicts reports/null-mesh.yaml _output/dry/dry-run.json
 
 .PHONY: probe

@@ -22,7 +22,7 @@ import (
 // client node's ztunnel (outbound) and the server node's ztunnel (inbound)
 // with both SPIFFE identities and HBONE on 15008, and the mutual_tls
 // connection counters must grow by the connections sent (facts §5.1, §5.2).
-var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Label(labelL4), Ordered, func() {
+var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Label(labelL4), Ordered, ContinueOnFailure, func() {
 	const connections = 5
 	var (
 		s     *scenario.Scenario
@@ -57,7 +57,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 	})
 
 	for i, pl := range placements {
-		Context(pl.Name, Ordered, ContinueOnFailure, func() {
+		Context(pl.Name, func() {
 			var (
 				since          time.Time
 				before         = map[string]evidence.Metrics{}
