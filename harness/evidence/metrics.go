@@ -139,7 +139,7 @@ func ParseMetricsContentType(r io.Reader, contentType string) (Metrics, error) {
 	}
 	m, omErr := decodeMetrics(data, format)
 	if omErr != nil {
-		return Metrics{}, fmt.Errorf("%w (as Prometheus text: %v)", omErr, textErr)
+		return Metrics{}, fmt.Errorf("%w (as Prometheus text: %w)", omErr, textErr)
 	}
 	return m, nil
 }
