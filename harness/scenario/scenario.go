@@ -156,3 +156,17 @@ func (s *Scenario) Delete(ctx context.Context, policy string) error {
 	}
 	return s.Env.Kube.DeleteManifest(ctx, m, s.Namespace)
 }
+
+// Pod returns the running pod of app, with its IP and node.
+func (s *Scenario) Pod(ctx context.Context, app string) (corev1.Pod, error) {
+	pods, err := s.Pods(ctx, "app="+app)
+	if err != nil {
+		return corev1.Pod{}, err
+	}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && p.Status.PodIP != "" {
+			return p, nil
+		}
+	}
+	return corev1.Pod{}, fmt.Errorf("no running pod with app=%s and an IP in %s", app, s.Namespace)
+}
