@@ -54,6 +54,7 @@ type Config struct {
 	EnrollTimeout   time.Duration // ENROLL_TIMEOUT: bound for the redirection annotation
 	PolicyTimeout   time.Duration // POLICY_TIMEOUT: bound for a policy change to take effect
 	TrustDomain     string        // TRUST_DOMAIN: the mesh's SPIFFE trust domain
+	RollbackBudget  string        // ROLLBACK_BUDGET: report | istio | strict
 	InstallTimeout  time.Duration // INSTALL_TIMEOUT: bound for istioctl install
 	RunID           string        // RUN_ID: label value on every object of this run
 	SkipPreflight   bool          // SKIP_PREFLIGHT: skip host checks (not cluster checks)
@@ -85,6 +86,7 @@ var Variables = []struct{ Name, Default, Help string }{
 	{"READY_TIMEOUT", "3m", "bound for Deployments, DaemonSets and pods becoming ready"},
 	{"ENROLL_TIMEOUT", "60s", "bound for ambient.istio.io/redirection to appear or disappear"},
 	{"TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain of workload identities (spiffe://<domain>/ns/<ns>/sa/<sa>)"},
+	{"ROLLBACK_BUDGET", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)"},
 	{"POLICY_TIMEOUT", "30s", "bound for a policy change to show in traffic (checks retry until then)"},
 	{"INSTALL_TIMEOUT", "10m", "bound for istioctl install"},
 	{"RUN_ID", "random", "value of the ambient-e2e.io/run label on every object this run creates"},
@@ -150,6 +152,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		EnrollTimeout:  dur("ENROLL_TIMEOUT", "60s"),
 		PolicyTimeout:  dur("POLICY_TIMEOUT", "30s"),
 		TrustDomain:    get("TRUST_DOMAIN", "cluster.local"),
+		RollbackBudget: get("ROLLBACK_BUDGET", "report"),
 		InstallTimeout: dur("INSTALL_TIMEOUT", "10m"),
 		RunID:          get("RUN_ID", ""),
 		SkipPreflight:  boolean("SKIP_PREFLIGHT", "0"),
@@ -176,6 +179,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	case MeshInstall, MeshPreinstalled:
 	default:
 		errs = append(errs, fmt.Errorf("MESH_MODE=%q: want %q or %q", c.MeshMode, MeshInstall, MeshPreinstalled))
+	}
+	switch c.RollbackBudget {
+	case "report", "istio", "strict":
+	default:
+		errs = append(errs, fmt.Errorf("ROLLBACK_BUDGET=%q: want report, istio or strict", c.RollbackBudget))
 	}
 	if c.RunID != "" && !validLabelValue(c.RunID) {
 		errs = append(errs, fmt.Errorf("RUN_ID=%q: must be a valid label value (letters, digits, '-', '_', '.', at most 63)", c.RunID))

@@ -5,6 +5,7 @@ package scenario
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/ambient"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
@@ -169,4 +171,43 @@ func (s *Scenario) Pod(ctx context.Context, app string) (corev1.Pod, error) {
 		}
 	}
 	return corev1.Pod{}, fmt.Errorf("no running pod with app=%s and an IP in %s", app, s.Namespace)
+}
+
+// WaitUnenrolled waits until no pod has the redirection annotation.
+func (s *Scenario) WaitUnenrolled(ctx context.Context, timeout time.Duration) error {
+	what := fmt.Sprintf("%s to be removed from every pod in %s", ambient.RedirectionAnnotation, s.Namespace)
+	return wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
+		pods, err := s.Pods(ctx, "")
+		if err != nil {
+			return false, "", err
+		}
+		en, _ := ambient.Enrollment(pods)
+		return len(en) == 0, fmt.Sprintf("still enrolled: %s", strings.Join(en, ", ")), nil
+	})
+}
+
+// Served asks app's echo server (through the API server's pod proxy, not
+// through the mesh) how many echo replies it has served.
+func (s *Scenario) Served(ctx context.Context, app string) (int64, error) {
+	p, err := s.Pod(ctx, app)
+	if err != nil {
+		return 0, err
+	}
+	b, err := s.Env.Kube.ProxyGet(ctx, s.Namespace, p.Name, fixtures.HTTPPort, "/stats")
+	if err != nil {
+		return 0, err
+	}
+	var st wire.EchoStats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, fmt.Errorf("stats of %s: %w", p.Name, err)
+	}
+	return st.Served, nil
+}
+
+// WaitServed waits until app's server has served more than n replies.
+func (s *Scenario) WaitServed(ctx context.Context, app string, n int64, timeout time.Duration) error {
+	return wait.For(ctx, fmt.Sprintf("%s to serve more than %d requests", app, n), timeout, func(ctx context.Context) (bool, string, error) {
+		got, err := s.Served(ctx, app)
+		return got > n, fmt.Sprintf("%d served", got), err
+	})
 }

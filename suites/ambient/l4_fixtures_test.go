@@ -5,12 +5,18 @@ package ambient_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/sniffverdict"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
+	"github.com/ambient-e2e/ambient-e2e/harness/sniffer"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 )
 
@@ -63,3 +69,39 @@ func (w *l4World) backend() traffic.Request {
 // errNotYetChecked marks a control that has not run (yet), so the specs that
 // depend on it skip instead of passing.
 var errNotYetChecked = errors.New("the control spec did not run")
+
+// capturePair sniffs on the server's node while the client sends requests
+// carrying a fresh canary, and returns the capture of that pair only.
+func capturePair(ctx context.Context, s *scenario.Scenario, serverApp, clientApp string, requests int) (wire.SniffSummary, error) {
+	server, err := s.Pod(ctx, serverApp)
+	if err != nil {
+		return wire.SniffSummary{}, err
+	}
+	clientPod, err := s.Pod(ctx, clientApp)
+	if err != nil {
+		return wire.SniffSummary{}, err
+	}
+	canary := sniffer.Canary("pair")
+	sn, err := sniffer.Start(ctx, env.Kube, sniffer.Options{
+		Namespace: s.Namespace, Node: server.Spec.NodeName, Image: env.Shared.ProbeImage,
+		IPs: []string{server.Status.PodIP, clientPod.Status.PodIP}, Canaries: []string{canary}, Duration: 15 * time.Second,
+	}, env.Config.ReadyTimeout)
+	if err != nil {
+		return wire.SniffSummary{}, err
+	}
+	defer func() { _ = sn.Delete(context.WithoutCancel(ctx)) }()
+	client := traffic.Client{Kube: env.Kube, Namespace: s.Namespace, Pod: clientPod.Name}
+	rs, err := client.Send(ctx, traffic.Request{URL: s.HTTP(serverApp, "/"), Method: "POST",
+		Headers: []string{"X-Canary: " + canary}, Body: canary, Count: requests})
+	if err != nil {
+		return wire.SniffSummary{}, err
+	}
+	if err := traffic.Each(traffic.OK(), rs); err != nil {
+		return wire.SniffSummary{}, fmt.Errorf("the traffic the capture is about: %w", err)
+	}
+	sum, err := sn.Wait(ctx)
+	if err != nil {
+		return sum, err
+	}
+	return sniffverdict.Between(sum, netip.MustParseAddr(server.Status.PodIP), netip.MustParseAddr(clientPod.Status.PodIP)), nil
+}
