@@ -3,6 +3,7 @@
 package ambient_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+	"github.com/ambient-e2e/ambient-e2e/harness/versions"
+	"github.com/ambient-e2e/ambient-e2e/harness/ztunnel"
 )
 
 // expectation is one row of an L4 table: a caller and what it must see.
@@ -117,5 +121,29 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 			out.Ended.Sub(applied).Round(time.Second), r.Pings)
 		Expect(r.ErrorClass).To(BeElementOf(wire.ClassReset, wire.ClassEOF), "closed with %s (%s)", r.ErrorClass, r.Error)
 		AddReportEntry("time to close an open connection after a DENY", out.Ended.Sub(applied).String())
+	})
+})
+
+// Version-gated: istio_tcp_connections_failed_total exists from Istio 1.29
+// (facts §5.2). Older releases report this spec as skipped, with the reason.
+var _ = Describe("Policy and security basics: denied connections are counted", Label(labelL4), Ordered, func() {
+	It("a connection denied by ztunnel increments istio_tcp_connections_failed_total at the destination", func(ctx SpecContext) {
+		if on, err := env.Release.Feature(versions.FeatureTCPConnectionsFailedMetric); err != nil || !on {
+			Skip(fmt.Sprintf("istio_tcp_connections_failed_total exists only from Istio 1.29; this run expects %s (gate %s)", env.Release.Istio, versions.FeatureTCPConnectionsFailedMetric))
+		}
+		w := newL4World(ctx, "failedmetric")
+		backend, err := w.mesh.Pod(ctx, "backend")
+		Expect(err).NotTo(HaveOccurred())
+		zt := ztunnel.Reader{Kube: env.Kube}
+		before, err := zt.Metrics(ctx, backend.Spec.NodeName)
+		Expect(err).NotTo(HaveOccurred(), "scraping the ztunnel on the backend's node")
+		Expect(w.mesh.Apply(ctx, fixtures.DenyOtherToBackend)).To(Succeed())
+		_, err = w.clients["other"].Until(ctx, w.backend(), traffic.Reset(), env.Config.PolicyTimeout)
+		Expect(err).NotTo(HaveOccurred())
+		match := map[string]string{evidence.LabelReporter: evidence.ReporterDestination}
+		Eventually(func(ctx context.Context) (float64, error) {
+			after, err := zt.Metrics(ctx, backend.Spec.NodeName)
+			return evidence.Delta(before, after, evidence.MetricTCPFailed, match), err
+		}).WithContext(ctx).WithTimeout(env.Config.PolicyTimeout).Should(BeNumerically(">=", 1))
 	})
 })
