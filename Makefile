@@ -74,6 +74,16 @@ spec-table: ## Every spec has exactly one row in the null-mesh verdict table (dr
 		|| { cat _output/dry/log; exit 1; }
 	COVERAGE_ONLY=1 $(E2ECTL) verdicts reports/null-mesh.yaml _output/dry/dry-run.json
 
+## ---- the offline cluster (no image pulls) --------------------------------
+
+.PHONY: docker node-image selftest
+docker: ## Start a Docker engine here (installs Debian's docker.io when missing)
+	clusters/offline/ensure-docker
+node-image: docker ## Build the offline kind node image for K8S_VERSION (cached; prints the tag last)
+	clusters/offline/node-image
+selftest: ## Run every spec against an offline kind cluster with NO mesh; compare with reports/null-mesh.yaml
+	clusters/offline/selftest
+
 .PHONY: probe
 probe: ## Build the probe binary into _output/
 	CGO_ENABLED=0 $(GO) build -trimpath -o _output/probe ./fixtures/probe

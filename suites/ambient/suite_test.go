@@ -85,11 +85,13 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	Expect(setup.Teardown(ctx, e, GinkgoWriter)).To(Succeed(), "teardown")
 })
 
-// expectTraffic sends one request from client and asserts check on the result.
+// expectTraffic sends requests from client until check passes, bounded by
+// POLICY_TIMEOUT: a Service just created or a policy just applied takes a
+// moment to be programmed everywhere. The failure carries the last result
+// ("expected reset, got 200 from backend-…").
 func expectTraffic(ctx context.Context, client traffic.Client, q traffic.Request, check traffic.Check) wire.Result {
 	GinkgoHelper()
-	r, err := client.One(ctx, q)
-	Expect(err).NotTo(HaveOccurred(), "running the probe in %s/%s", client.Namespace, client.Pod)
-	Expect(check(r)).To(Succeed(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
+	r, err := client.Until(ctx, q, check, env.Config.PolicyTimeout)
+	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
 	return r
 }
