@@ -8,6 +8,7 @@
 //	ambient-e2e delete-cluster   delete the kind cluster KIND_CLUSTER_NAME
 //	ambient-e2e cluster-up  create or reuse the kind cluster, print its kubeconfig path
 //	ambient-e2e install-crds   apply only the Istio and Gateway API CRDs of ISTIO_VERSION
+//	ambient-e2e offline-dns    make CoreDNS answer cluster names only (no forwarding)
 //	ambient-e2e verdicts TABLE REPORT   compare a Ginkgo JSON report with a verdict table
 package main
 
@@ -52,6 +53,8 @@ func main() {
 		err = clusterUp(ctx)
 	case "install-crds":
 		err = installCRDs(ctx)
+	case "offline-dns":
+		err = offlineDNS(ctx)
 	case "verdicts":
 		err = verdicts(os.Args[2:])
 	default:
@@ -64,7 +67,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster|cluster-up|install-crds|verdicts TABLE REPORT")
+	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster|cluster-up|install-crds|offline-dns|verdicts TABLE REPORT")
 	os.Exit(2)
 }
 
@@ -135,19 +138,14 @@ func sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var c *cluster.Cluster
 	if cfg.ClusterMode == config.ClusterKind {
-		sh := setup.Shared{KindCluster: cfg.KindCluster}
-		ok, err := cluster.KindExists(cfg.KindCluster)
-		if err != nil || !ok {
+		if ok, err := cluster.KindExists(cfg.KindCluster); err != nil || !ok {
 			say("no kind cluster " + cfg.KindCluster + ": nothing to sweep")
 			return err
 		}
-		c, err = cluster.EnsureKind(ctx, cluster.KindOptions{Name: sh.KindCluster, WorkDir: cfg.WorkDir}, say)
-		if err != nil {
-			return err
-		}
-	} else if c, err = cluster.Existing(cfg.Kubeconfig, cfg.KubeContext); err != nil {
+	}
+	c, err := kindCluster(ctx, cfg)
+	if err != nil {
 		return err
 	}
 	rc, err := c.RESTConfig()
@@ -215,6 +213,29 @@ func clusterUp(ctx context.Context) error {
 	}
 	say("cluster " + cfg.KindCluster + " up, Kubernetes " + v)
 	fmt.Println(c.Kubeconfig)
+	return nil
+}
+
+// offlineDNS strips CoreDNS's forward directive: in an offline cluster no
+// query may leave the machine through the host's resolver.
+func offlineDNS(ctx context.Context) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	c, err := kindCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	changed, err := c.KeepDNSInside(ctx)
+	if err != nil {
+		return err
+	}
+	if changed {
+		say("CoreDNS no longer forwards names outside the cluster (forward directive removed)")
+	} else {
+		say("CoreDNS already forwards nothing")
+	}
 	return nil
 }
 

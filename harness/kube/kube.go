@@ -251,13 +251,35 @@ func (k *Kube) Pods(ctx context.Context, namespace, selector string) ([]corev1.P
 }
 
 // Exec runs a command in a pod's container and returns stdout; stderr is
-// part of the error.
+// part of the error. When the exec request itself cannot reach the API
+// server (the command never started), it is retried a few times.
 func (k *Kube) Exec(ctx context.Context, namespace, pod, container string, cmd []string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	if err := k.Res().ExecInPod(ctx, namespace, pod, container, cmd, &stdout, &stderr); err != nil {
+	var err error
+	for attempt := 1; ; attempt++ {
+		stdout.Reset()
+		stderr.Reset()
+		err = k.Res().ExecInPod(ctx, namespace, pod, container, cmd, &stdout, &stderr)
+		if err == nil || attempt == 3 || !notStarted(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+	if err != nil {
 		return stdout.Bytes(), fmt.Errorf("exec %q in %s/%s: %w: %s", strings.Join(cmd, " "), namespace, pod, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
+}
+
+// notStarted reports an exec error from before the command ran: the
+// request did not reach the API server.
+func notStarted(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "error sending request") || strings.Contains(s, "dial tcp") || strings.Contains(s, "connection refused")
 }
 
 // SetNamespaceLabel sets (value non-nil) or removes (nil) one namespace label

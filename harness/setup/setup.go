@@ -155,7 +155,12 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	if cfg.MeshMode == config.MeshPreinstalled && cfg.IstioVersion == "" {
 		sh.IstioVersion = "" // nothing to compare the running version with
 	}
-	log("ambient-e2e run " + sh.RunID + "\n" + cfg.Summary())
+	shown := *cfg
+	shown.RunID, shown.IstioVersion = sh.RunID, sh.IstioVersion
+	if shown.IstioVersion == "" {
+		shown.IstioVersion = "(not set: the version spec will skip)"
+	}
+	log("ambient-e2e run " + sh.RunID + "\n" + shown.Summary())
 	log("host checks")
 	if err := Preflight(ctx, cfg, nodeImage, log); err != nil {
 		return sh, err

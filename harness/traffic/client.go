@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -15,9 +16,17 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
+// Executor runs commands in pods; *kube.Kube is the real one.
+type Executor interface {
+	Exec(ctx context.Context, namespace, pod, container string, cmd []string) ([]byte, error)
+	ExecStream(ctx context.Context, namespace, pod, container string, cmd []string, stdout, stderr io.Writer) error
+}
+
+var _ Executor = (*kube.Kube)(nil)
+
 // Client sends probe requests from inside one pod.
 type Client struct {
-	Kube      *kube.Kube
+	Kube      Executor
 	Namespace string
 	Pod       string
 	Container string // "probe" when empty
@@ -112,18 +121,25 @@ func ParseResults(out []byte, want int) ([]wire.Result, error) {
 
 // Until repeats one request until check passes or timeout: for changes that
 // take effect asynchronously (a policy reaching ztunnel). The timeout error
-// carries the last result, e.g. "expected reset, got 200 from backend-…".
+// carries the last judged result, e.g. "expected reset, got 200 from
+// backend-…", even when a later attempt could not run (the API server was
+// slow, or the bound cut an attempt short).
 func (c Client) Until(ctx context.Context, q Request, check Check, timeout time.Duration) (wire.Result, error) {
 	var last wire.Result
+	var judged string // the last check failure of a completed request
 	what := fmt.Sprintf("%s → %s to pass the check", c.Pod, q.URL)
 	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
 		r, err := c.One(ctx, q)
 		if err != nil {
-			return false, "", err
+			if judged != "" {
+				return false, judged + " (the next attempt did not run: " + truncate(err.Error(), 120) + ")", nil
+			}
+			return false, err.Error(), nil
 		}
 		last = r
 		if err := check(r); err != nil {
-			return false, err.Error(), nil
+			judged = err.Error()
+			return false, judged, nil
 		}
 		return true, "", nil
 	})

@@ -70,38 +70,65 @@ func (w *l4World) backend() traffic.Request {
 // depend on it skip instead of passing.
 var errNotYetChecked = errors.New("the control spec did not run")
 
-// capturePair sniffs on the server's node while the client sends requests
-// carrying a fresh canary, and returns the capture of that pair only.
-func capturePair(ctx context.Context, s *scenario.Scenario, serverApp, clientApp string, requests int) (wire.SniffSummary, error) {
-	server, err := s.Pod(ctx, serverApp)
-	if err != nil {
-		return wire.SniffSummary{}, err
+// flow is one client → server pair whose requests carry a canary.
+type flow struct {
+	s              *scenario.Scenario
+	server, client string // app names
+	canary         string
+	ips            []netip.Addr // filled by capture: server and client pod IPs
+}
+
+// capture sniffs on node while each flow sends requests carrying its canary
+// (in a header and the body), and returns the whole capture; judge each flow
+// on sniffverdict.Between(sum, f.ips...). The sniffer pod is removed whatever
+// happens.
+func capture(ctx context.Context, node string, flows []*flow, requests int) (wire.SniffSummary, error) {
+	var ips, canaries []string
+	for _, f := range flows {
+		f.ips = nil
+		for _, app := range []string{f.server, f.client} {
+			p, err := f.s.Pod(ctx, app)
+			if err != nil {
+				return wire.SniffSummary{}, err
+			}
+			ips = append(ips, p.Status.PodIP)
+			f.ips = append(f.ips, netip.MustParseAddr(p.Status.PodIP))
+		}
+		canaries = append(canaries, f.canary)
 	}
-	clientPod, err := s.Pod(ctx, clientApp)
-	if err != nil {
-		return wire.SniffSummary{}, err
-	}
-	canary := sniffer.Canary("pair")
 	sn, err := sniffer.Start(ctx, env.Kube, sniffer.Options{
-		Namespace: s.Namespace, Node: server.Spec.NodeName, Image: env.Shared.ProbeImage,
-		IPs: []string{server.Status.PodIP, clientPod.Status.PodIP}, Canaries: []string{canary}, Duration: 15 * time.Second,
+		Namespace: flows[0].s.Namespace, Node: node, Image: env.Shared.ProbeImage,
+		IPs: ips, Canaries: canaries, Duration: 15 * time.Second,
 	}, env.Config.ReadyTimeout)
 	if err != nil {
 		return wire.SniffSummary{}, err
 	}
 	defer func() { _ = sn.Delete(context.WithoutCancel(ctx)) }()
-	client := traffic.Client{Kube: env.Kube, Namespace: s.Namespace, Pod: clientPod.Name}
-	rs, err := client.Send(ctx, traffic.Request{URL: s.HTTP(serverApp, "/"), Method: "POST",
-		Headers: []string{"X-Canary: " + canary}, Body: canary, Count: requests})
+	for _, f := range flows {
+		client, err := f.s.Client(ctx, f.client)
+		if err != nil {
+			return wire.SniffSummary{}, err
+		}
+		rs, err := client.Send(ctx, traffic.Request{URL: f.s.HTTP(f.server, "/"), Method: "POST",
+			Headers: []string{"X-Canary: " + f.canary}, Body: f.canary, Count: requests})
+		if err != nil {
+			return wire.SniffSummary{}, err
+		}
+		if err := traffic.Each(traffic.OK(), rs); err != nil {
+			return wire.SniffSummary{}, fmt.Errorf("the traffic the capture is about: %w", err)
+		}
+	}
+	return sn.Wait(ctx)
+}
+
+// capturePair captures one client → server pair on the server's node and
+// returns that pair's part of the capture.
+func capturePair(ctx context.Context, s *scenario.Scenario, serverApp, clientApp string, requests int) (wire.SniffSummary, error) {
+	server, err := s.Pod(ctx, serverApp)
 	if err != nil {
 		return wire.SniffSummary{}, err
 	}
-	if err := traffic.Each(traffic.OK(), rs); err != nil {
-		return wire.SniffSummary{}, fmt.Errorf("the traffic the capture is about: %w", err)
-	}
-	sum, err := sn.Wait(ctx)
-	if err != nil {
-		return sum, err
-	}
-	return sniffverdict.Between(sum, netip.MustParseAddr(server.Status.PodIP), netip.MustParseAddr(clientPod.Status.PodIP)), nil
+	f := &flow{s: s, server: serverApp, client: clientApp, canary: sniffer.Canary("pair")}
+	sum, err := capture(ctx, server.Spec.NodeName, []*flow{f}, requests)
+	return sniffverdict.Between(sum, f.ips...), err
 }

@@ -3,9 +3,6 @@
 package ambient_test
 
 import (
-	"net/netip"
-	"time"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -14,7 +11,6 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/sniffer"
-	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 )
 
 // Seed, Phase 3: "You should see TLS handshakes in the ztunnel logs". The
@@ -24,12 +20,10 @@ import (
 // run, must see another canary between two pods outside the mesh, or the
 // verdict is "sniffer blind", never a pass (cilium's sniffer sanity mode).
 var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(labelL4), Ordered, ContinueOnFailure, func() {
-	const requests = 5
 	var (
-		sum                     wire.SniffSummary
-		sumErr                  error
-		meshIPs, plainIPs       []netip.Addr
-		meshCanary, plainCanary string
+		sum         wire.SniffSummary
+		sumErr      error
+		mesh, plain *flow
 	)
 
 	BeforeAll(func(ctx SpecContext) {
@@ -46,57 +40,27 @@ var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(label
 			)).To(Succeed())
 			return s
 		}
-		mesh, plain := newNS("wire"), newNS("wire-plain")
-		if err := mesh.Enroll(ctx); err != nil {
+		mesh = &flow{s: newNS("wire"), server: "server", client: "client", canary: sniffer.Canary("mesh")}
+		plain = &flow{s: newNS("wire-plain"), server: "server", client: "client", canary: sniffer.Canary("plain")}
+		if err := mesh.s.Enroll(ctx); err != nil {
 			AddReportEntry("not enrolled", err.Error())
 		}
-		ips := func(s *scenario.Scenario) []netip.Addr {
-			var out []netip.Addr
-			for _, app := range []string{"server", "client"} {
-				p, err := s.Pod(ctx, app)
-				Expect(err).NotTo(HaveOccurred())
-				out = append(out, netip.MustParseAddr(p.Status.PodIP))
-			}
-			return out
-		}
-		meshIPs, plainIPs = ips(mesh), ips(plain)
-		meshCanary, plainCanary = sniffer.Canary("mesh"), sniffer.Canary("plain")
-
-		var all []string
-		for _, a := range append(append([]netip.Addr{}, meshIPs...), plainIPs...) {
-			all = append(all, a.String())
-		}
-		sn, err := sniffer.Start(ctx, env.Kube, sniffer.Options{
-			Namespace: plain.Namespace, Node: nodes[0], Image: env.Shared.ProbeImage,
-			IPs: all, Canaries: []string{meshCanary, plainCanary}, Duration: 20 * time.Second,
-		}, env.Config.ReadyTimeout)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(sn.Delete(ctx)).To(Succeed()) })
-
-		send := func(s *scenario.Scenario, canary string) {
-			client, err := s.Client(ctx, "client")
-			Expect(err).NotTo(HaveOccurred())
-			rs, err := client.Send(ctx, traffic.Request{URL: s.HTTP("server", "/"), Method: "POST",
-				Headers: []string{"X-Canary: " + canary}, Body: canary, Count: requests})
-			Expect(err).NotTo(HaveOccurred())
-			Expect(traffic.Each(traffic.OK(), rs)).To(Succeed(), "the traffic the capture is about")
-		}
-		send(mesh, meshCanary)
-		send(plain, plainCanary)
-		sum, sumErr = sn.Wait(ctx)
+		// One capture on the server's node for both pairs: the same sniffer,
+		// the same run, is both the judge and its own sanity control.
+		sum, sumErr = capture(ctx, nodes[0], []*flow{mesh, plain}, 5)
 	})
 
 	It("sanity: the sniffer sees the plaintext canary between two pods outside the mesh", func() {
 		Expect(sumErr).NotTo(HaveOccurred())
-		v := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plainIPs...))
+		v := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
 		Expect(v.State).To(Equal(sniffverdict.Pass), "sniffer blind: %s", v.Reason)
 	})
 
 	It("no canary crosses the wire in plaintext between mesh pods, and TLS records cross on port 15008", func() {
 		Expect(sumErr).NotTo(HaveOccurred())
-		sanity := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plainIPs...))
+		sanity := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
 		Expect(sanity.State).To(Equal(sniffverdict.Pass), "sniffer blind, so no verdict on the mesh pair: %s", sanity.Reason)
-		v := sniffverdict.AssertEncrypted(sniffverdict.Between(sum, meshIPs...), sniffverdict.Expect{Port: sniffverdict.HBONEPort, MinTLSRecords: 1})
+		v := sniffverdict.AssertEncrypted(sniffverdict.Between(sum, mesh.ips...), sniffverdict.Expect{Port: sniffverdict.HBONEPort, MinTLSRecords: 1})
 		Expect(v.State).To(Equal(sniffverdict.Pass), v.Reason)
 		AddReportEntry("TLS records on 15008", sum.TLSRecordsByPort)
 	})

@@ -50,8 +50,8 @@ run_with_progress() {
   "$@" >"$logf" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
-    local i
-    for i in $(seq 1 30); do
+
+    for _ in $(seq 1 30); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 1
     done
