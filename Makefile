@@ -49,13 +49,15 @@ test: fmt-check vet lint unit spec-table ## Format check, vet, linters and every
 ## ---- pieces ----------------------------------------------------------------
 
 .PHONY: unit
-unit: ## Unit tests of everything that needs no cluster
+unit: ## Unit tests of everything that needs no cluster (both modules)
 	$(GO) test -count=1 ./...
+	cd clusters/offline && $(GO) test -count=1 ./...
 
 .PHONY: vet
-vet: ## go vet, including the e2e-tagged suites
+vet: ## go vet, including the e2e-tagged suites and clusters/offline
 	$(GO) vet ./...
 	$(GO) vet -tags=e2e ./suites/...
+	cd clusters/offline && $(GO) vet ./...
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-ed
@@ -63,9 +65,15 @@ fmt-check: ## Fail when a Go file is not gofmt-ed
 	if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 
 .PHONY: lint
-lint: ## golangci-lint and actionlint (workflows)
+lint: ## golangci-lint (both modules) and actionlint (workflows)
 	$(LINT) run ./...
+	cd clusters/offline && $(GO) tool -modfile=../../tools/go.mod golangci-lint run --config ../../.golangci.yml ./...
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
+	@if command -v shellcheck >/dev/null; then \
+		echo shellcheck -x -S warning clusters/offline/...; \
+		shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
+			clusters/offline/smoke-test clusters/offline/selftest .ci/run; \
+	else echo "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"; fi
 
 .PHONY: spec-table
 spec-table: ## Every spec has exactly one row in the null-mesh verdict table (dry run, no cluster)

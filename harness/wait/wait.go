@@ -78,6 +78,10 @@ func (w Waiter) For(ctx context.Context, what string, timeout time.Duration, che
 				perm = p.error
 				return false, p.error
 			}
+			if ctx.Err() != nil {
+				// The bound cut this poll short: keep the last real status.
+				return false, nil
+			}
 			status = err.Error()
 		}
 		if status != "" {

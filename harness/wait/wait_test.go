@@ -75,3 +75,20 @@ func TestForHonoursCancellation(t *testing.T) {
 		t.Fatalf("err=%v", err)
 	}
 }
+
+// A poll cut short by the bound must not replace the last real status with
+// the client's "context deadline exceeded".
+func TestForKeepsTheLastStatusWhenTheBoundCutsAPoll(t *testing.T) {
+	w := Waiter{Out: &bytes.Buffer{}, Interval: time.Millisecond}
+	err := w.For(context.Background(), "pods to be enrolled", 60*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		select {
+		case <-ctx.Done():
+			return false, "", ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+			return false, "0/3 enrolled", nil
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "last status: 0/3 enrolled") {
+		t.Fatalf("err=%v", err)
+	}
+}

@@ -90,11 +90,13 @@ func main() {
 		default:
 		}
 	}
-	inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { poke() },
 		UpdateFunc: func(any, any) { poke() },
 		DeleteFunc: func(any) { poke() },
-	})
+	}); err != nil {
+		log.Fatalf("watching nodes: %v", err)
+	}
 	factory.Start(ctx.Done())
 	log.Printf("offline-cni on node %q (api %s), waiting for node cache", nodeName, cfg.Host)
 	for !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
@@ -323,7 +325,6 @@ func (a *agent) syncRoutes(nodes []*corev1.Node) error {
 		if _, ok := want[k]; ok {
 			continue
 		}
-		h := h
 		if err := netlink.RouteDel(&h); err != nil {
 			errs = append(errs, fmt.Sprintf("delete route %s: %v", k, err))
 			continue
