@@ -12,8 +12,10 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/sniffverdict"
 	"github.com/ambient-e2e/ambient-e2e/harness/ambient"
+	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+	"github.com/ambient-e2e/ambient-e2e/harness/ztunnel"
 )
 
 // Seed, Phase 5: "kubectl label namespace test-app istio.io/dataplane-mode-
@@ -101,13 +103,26 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 	})
 
 	var plaintextSeen bool // the rollback capture: proves the sniffer sees this very pair
-	It("after the rollback requests travel in plaintext (the sniffer sees the canary)", func(ctx SpecContext) {
+	It("after the rollback requests travel in plaintext (the sniffer sees the canary; no new mTLS line at the server's ztunnel)", func(ctx SpecContext) {
 		Expect(enrollErr).NotTo(HaveOccurred(), "precondition: the namespace was never enrolled, so plaintext after a rollback proves nothing")
+		since := time.Now()
 		sum, err := capturePair(ctx, s, "server", "client", 3)
 		Expect(err).NotTo(HaveOccurred())
 		v := sniffverdict.AssertPlaintextVisible(sum)
 		Expect(v.State).To(Equal(sniffverdict.Pass), "no canary seen after the rollback: %s", v.Reason)
 		plaintextSeen = true
+
+		server, err := s.Pod(ctx, "server")
+		Expect(err).NotTo(HaveOccurred())
+		entries, err := ztunnel.Reader{Kube: env.Kube}.AccessLog(ctx, server.Spec.NodeName, since)
+		Expect(err).NotTo(HaveOccurred())
+		var mtls []string
+		for _, e := range evidence.Match(entries, evidence.ConnQuery{DstIP: server.Status.PodIP}) {
+			if e.IsMTLS() {
+				mtls = append(mtls, e.Raw)
+			}
+		}
+		Expect(mtls).To(BeEmpty(), "the server's ztunnel still logs mTLS connections to %s after the rollback", server.Name)
 	})
 
 	It("relabelling under load enrolls every pod again within ENROLL_TIMEOUT, without restarts", func(ctx SpecContext) {
