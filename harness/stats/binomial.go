@@ -64,13 +64,13 @@ type BinomialCheck struct {
 func (c BinomialCheck) Validate() error {
 	var errs []error
 	if c.N < 1 {
-		errs = append(errs, fmt.Errorf("N = %d, want >= 1", c.N))
+		errs = append(errs, fmt.Errorf("request count N = %d, want >= 1", c.N))
 	}
 	if !(c.P > 0 && c.P < 1) {
-		errs = append(errs, fmt.Errorf("P = %v, want 0 < P < 1", c.P))
+		errs = append(errs, fmt.Errorf("share P = %v, want 0 < P < 1", c.P))
 	}
 	if !(c.Alpha > 0 && c.Alpha < 1) {
-		errs = append(errs, fmt.Errorf("Alpha = %v, want 0 < Alpha < 1", c.Alpha))
+		errs = append(errs, fmt.Errorf("false-failure rate Alpha = %v, want 0 < Alpha < 1", c.Alpha))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("stats: invalid binomial check: %w", errors.Join(errs...))
