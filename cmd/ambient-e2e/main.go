@@ -144,15 +144,7 @@ func sweep(ctx context.Context) error {
 			return err
 		}
 	}
-	c, err := kindCluster(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	rc, err := c.RESTConfig()
-	if err != nil {
-		return err
-	}
-	k, err := kube.New(rc, c.Kubeconfig, c.Context, "sweep")
+	k, err := clusterClient(ctx, cfg, "sweep")
 	if err != nil {
 		return err
 	}
@@ -188,6 +180,20 @@ func kindCluster(ctx context.Context, cfg *config.Config) (*cluster.Cluster, err
 		Name: cfg.KindCluster, NodeImage: nodeImage, Config: clusters.KindConfig,
 		APIServerPort: cfg.KindAPIPort, WorkDir: cfg.WorkDir, WaitForReady: cfg.ReadyTimeout,
 	}, say)
+}
+
+// clusterClient is a cluster client for the settings' cluster; runID labels
+// what it creates.
+func clusterClient(ctx context.Context, cfg *config.Config, runID string) (*kube.Kube, error) {
+	c, err := kindCluster(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := c.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kube.New(rc, c.Kubeconfig, c.Context, runID)
 }
 
 // clusterUp creates or reuses the kind cluster and prints its kubeconfig path.
@@ -250,15 +256,7 @@ func installCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := kindCluster(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	rc, err := c.RESTConfig()
-	if err != nil {
-		return err
-	}
-	k, err := kube.New(rc, c.Kubeconfig, c.Context, "crds")
+	k, err := clusterClient(ctx, cfg, "crds")
 	if err != nil {
 		return err
 	}
