@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,7 +79,7 @@ func (w Waiter) For(ctx context.Context, what string, timeout time.Duration, che
 				perm = p.error
 				return false, p.error
 			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || cutByDeadline(err) {
 				// The bound cut this poll short: keep the last real status.
 				return false, nil
 			}
@@ -125,4 +126,12 @@ func orUnknown(s string) string {
 		return "none yet"
 	}
 	return s
+}
+
+// cutByDeadline says whether err only reports that the poll's deadline
+// came: context.DeadlineExceeded, or client-go's rate limiter refusing to
+// wait past the deadline ("rate: Wait(n=1) would exceed context deadline"),
+// which it says before the context itself is done.
+func cutByDeadline(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "would exceed context deadline")
 }

@@ -92,3 +92,21 @@ func TestForKeepsTheLastStatusWhenTheBoundCutsAPoll(t *testing.T) {
 		t.Fatalf("err=%v", err)
 	}
 }
+
+// client-go's rate limiter refuses a request that could not start before
+// the deadline, before the context is done: that is the bound too, not a
+// status worth reporting instead of the last real one.
+func TestForKeepsTheLastStatusWhenTheRateLimiterSeesTheDeadline(t *testing.T) {
+	w := Waiter{Out: &bytes.Buffer{}, Interval: time.Millisecond}
+	polls := 0
+	err := w.For(context.Background(), "a condition", 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		polls++
+		if polls == 1 {
+			return false, "no such condition", nil
+		}
+		return false, "", errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline")
+	})
+	if err == nil || !strings.Contains(err.Error(), "last status: no such condition") {
+		t.Fatalf("err=%v", err)
+	}
+}

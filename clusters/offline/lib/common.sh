@@ -24,7 +24,7 @@ step() {
   local t0=$SECONDS
   STEP_CACHED=0
   log "[$n/$total] $label ..."
-  "$@"
+  "$@" || return
   local note=""
   (( STEP_CACHED )) && note=" (cached)"
   log "[$n/$total] $label ... done in $(fmt_dur $((SECONDS - t0)))$note"
