@@ -9,6 +9,7 @@
 //	ambient-e2e cluster-up  create or reuse the kind cluster, print its kubeconfig path
 //	ambient-e2e install-crds   apply only the Istio and Gateway API CRDs of ISTIO_VERSION
 //	ambient-e2e offline-dns    make CoreDNS answer cluster names only (no forwarding)
+//	ambient-e2e dry-run-manifests   server-side dry run of every manifest the suite applies
 //	ambient-e2e verdicts TABLE REPORT   compare a Ginkgo JSON report with a verdict table
 package main
 
@@ -55,6 +56,8 @@ func main() {
 		err = installCRDs(ctx)
 	case "offline-dns":
 		err = offlineDNS(ctx)
+	case "dry-run-manifests":
+		err = dryRunManifests(ctx)
 	case "verdicts":
 		err = verdicts(os.Args[2:])
 	default:
@@ -67,7 +70,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster|cluster-up|install-crds|offline-dns|verdicts TABLE REPORT")
+	fmt.Fprintln(os.Stderr, "usage: ambient-e2e preflight|versions|env|sweep|delete-cluster|cluster-up|install-crds|offline-dns|dry-run-manifests|verdicts TABLE REPORT")
 	os.Exit(2)
 }
 

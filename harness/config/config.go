@@ -53,6 +53,8 @@ type Config struct {
 	ReadyTimeout    time.Duration // READY_TIMEOUT: bound for pods/Deployments becoming ready
 	EnrollTimeout   time.Duration // ENROLL_TIMEOUT: bound for the redirection annotation
 	PolicyTimeout   time.Duration // POLICY_TIMEOUT: bound for a policy change to take effect
+	WaypointTimeout time.Duration // WAYPOINT_TIMEOUT: bound for a waypoint to be Programmed and ready
+	Istioctl        string        // ISTIOCTL: istioctl binary for preinstalled meshes (waypoint CLI spec)
 	TrustDomain     string        // TRUST_DOMAIN: the mesh's SPIFFE trust domain
 	RollbackBudget  string        // ROLLBACK_BUDGET: report | istio | strict
 	InstallTimeout  time.Duration // INSTALL_TIMEOUT: bound for istioctl install
@@ -88,6 +90,8 @@ var Variables = []struct{ Name, Default, Help string }{
 	{"TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain of workload identities (spiffe://<domain>/ns/<ns>/sa/<sa>)"},
 	{"ROLLBACK_BUDGET", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)"},
 	{"POLICY_TIMEOUT", "30s", "bound for a policy change to show in traffic (checks retry until then)"},
+	{"WAYPOINT_TIMEOUT", "2m", "bound for a waypoint Gateway to be Programmed and its pod ready"},
+	{"ISTIOCTL", "downloaded in install mode", "istioctl of the installed release; in preinstalled mode the istioctl waypoint spec skips without it"},
 	{"INSTALL_TIMEOUT", "10m", "bound for istioctl install"},
 	{"RUN_ID", "random", "value of the ambient-e2e.io/run label on every object this run creates"},
 	{"SKIP_PREFLIGHT", "0", "1 skips host checks (Docker, inotify, ports)"},
@@ -132,33 +136,35 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		kubeconfig = kubeconfig[:i]
 	}
 	c := &Config{
-		ClusterMode:    ClusterMode(get("CLUSTER_MODE", string(ClusterKind))),
-		MeshMode:       MeshMode(get("MESH_MODE", string(MeshInstall))),
-		IstioVersion:   get("ISTIO_VERSION", ""),
-		K8sVersion:     strings.TrimPrefix(get("K8S_VERSION", ""), "v"),
-		KindCluster:    get("KIND_CLUSTER_NAME", "ambient-e2e"),
-		KindNodeImage:  get("KIND_NODE_IMAGE", ""),
-		Kubeconfig:     kubeconfig,
-		KubeContext:    get("KUBE_CONTEXT", ""),
-		ProbeImage:     get("PROBE_IMAGE", ""),
-		ReportDir:      get("REPORT_DIR", "_output/reports"),
-		CacheDir:       get("CACHE_DIR", cacheDefault),
-		WorkDir:        get("WORK_DIR", "_output/work"),
-		DownloadBase:   get("ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download"),
-		IstioHub:       get("ISTIO_HUB", "docker.io/istio"),
-		KeepCluster:    boolean("KEEP_CLUSTER", "0"),
-		UninstallMesh:  boolean("UNINSTALL_MESH", "0"),
-		ReadyTimeout:   dur("READY_TIMEOUT", "3m"),
-		EnrollTimeout:  dur("ENROLL_TIMEOUT", "60s"),
-		PolicyTimeout:  dur("POLICY_TIMEOUT", "30s"),
-		TrustDomain:    get("TRUST_DOMAIN", "cluster.local"),
-		RollbackBudget: get("ROLLBACK_BUDGET", "report"),
-		InstallTimeout: dur("INSTALL_TIMEOUT", "10m"),
-		RunID:          get("RUN_ID", ""),
-		SkipPreflight:  boolean("SKIP_PREFLIGHT", "0"),
-		PullNodeImage:  boolean("PULL_NODE_IMAGE", "1"),
-		PullTimeout:    dur("PULL_TIMEOUT", "5m"),
-		ProgressEvery:  dur("PROGRESS_EVERY", "10s"),
+		ClusterMode:     ClusterMode(get("CLUSTER_MODE", string(ClusterKind))),
+		MeshMode:        MeshMode(get("MESH_MODE", string(MeshInstall))),
+		IstioVersion:    get("ISTIO_VERSION", ""),
+		K8sVersion:      strings.TrimPrefix(get("K8S_VERSION", ""), "v"),
+		KindCluster:     get("KIND_CLUSTER_NAME", "ambient-e2e"),
+		KindNodeImage:   get("KIND_NODE_IMAGE", ""),
+		Kubeconfig:      kubeconfig,
+		KubeContext:     get("KUBE_CONTEXT", ""),
+		ProbeImage:      get("PROBE_IMAGE", ""),
+		ReportDir:       get("REPORT_DIR", "_output/reports"),
+		CacheDir:        get("CACHE_DIR", cacheDefault),
+		WorkDir:         get("WORK_DIR", "_output/work"),
+		DownloadBase:    get("ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download"),
+		IstioHub:        get("ISTIO_HUB", "docker.io/istio"),
+		KeepCluster:     boolean("KEEP_CLUSTER", "0"),
+		UninstallMesh:   boolean("UNINSTALL_MESH", "0"),
+		ReadyTimeout:    dur("READY_TIMEOUT", "3m"),
+		EnrollTimeout:   dur("ENROLL_TIMEOUT", "60s"),
+		PolicyTimeout:   dur("POLICY_TIMEOUT", "30s"),
+		WaypointTimeout: dur("WAYPOINT_TIMEOUT", "2m"),
+		Istioctl:        get("ISTIOCTL", ""),
+		TrustDomain:     get("TRUST_DOMAIN", "cluster.local"),
+		RollbackBudget:  get("ROLLBACK_BUDGET", "report"),
+		InstallTimeout:  dur("INSTALL_TIMEOUT", "10m"),
+		RunID:           get("RUN_ID", ""),
+		SkipPreflight:   boolean("SKIP_PREFLIGHT", "0"),
+		PullNodeImage:   boolean("PULL_NODE_IMAGE", "1"),
+		PullTimeout:     dur("PULL_TIMEOUT", "5m"),
+		ProgressEvery:   dur("PROGRESS_EVERY", "10s"),
 		RequiredSysctls: map[string]int{
 			// The Istio-on-kind gotcha: istio-cni crashloops with "too many open files".
 			"fs/inotify/max_user_watches":   524288,

@@ -285,12 +285,20 @@ func notStarted(err error) bool {
 // SetNamespaceLabel sets (value non-nil) or removes (nil) one namespace label
 // with a merge patch.
 func (k *Kube) SetNamespaceLabel(ctx context.Context, namespace, key string, value *string) error {
+	return k.SetLabel(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, key, value)
+}
+
+// SetLabel sets (value non-nil) or removes (nil) one label of obj, which
+// names the object (name, and namespace if namespaced), with a merge patch.
+func (k *Kube) SetLabel(ctx context.Context, obj k8s.Object, key string, value *string) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{key: value}}})
 	if err != nil {
 		return err
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-	return k.Res().Patch(ctx, ns, k8s.Patch{PatchType: types.MergePatchType, Data: patch})
+	if err := k.Res().Patch(ctx, obj, k8s.Patch{PatchType: types.MergePatchType, Data: patch}); err != nil {
+		return fmt.Errorf("labelling %s/%s %s: %w", obj.GetNamespace(), obj.GetName(), key, err)
+	}
+	return nil
 }
 
 // DeleteManifest deletes every object of a manifest (missing ones are fine).

@@ -143,11 +143,7 @@ func (s *Scenario) Enroll(ctx context.Context) error {
 
 // Apply renders a policy fixture for this namespace and applies it.
 func (s *Scenario) Apply(ctx context.Context, policy string) error {
-	m, err := fixtures.Policy(policy, fixtures.PolicyData{Namespace: s.Namespace})
-	if err != nil {
-		return err
-	}
-	return s.Env.Kube.Apply(ctx, m, s.Namespace)
+	return s.ApplyWith(ctx, policy, fixtures.PolicyData{})
 }
 
 // Delete removes a policy fixture from this namespace.
@@ -210,4 +206,22 @@ func (s *Scenario) WaitServed(ctx context.Context, app string, n int64, timeout 
 		got, err := s.Served(ctx, app)
 		return got > n, fmt.Sprintf("%d served", got), err
 	})
+}
+
+// LabelService sets (value non-nil) or removes (nil) a label of a Service.
+func (s *Scenario) LabelService(ctx context.Context, service, key string, value *string) error {
+	svc := &corev1.Service{}
+	svc.Name, svc.Namespace = service, s.Namespace
+	return s.Env.Kube.SetLabel(ctx, svc, key, value)
+}
+
+// ApplyWith renders a policy fixture with d (its Namespace set to this
+// scenario's) and applies it.
+func (s *Scenario) ApplyWith(ctx context.Context, policy string, d fixtures.PolicyData) error {
+	d.Namespace = s.Namespace
+	m, err := fixtures.Policy(policy, d)
+	if err != nil {
+		return err
+	}
+	return s.Env.Kube.Apply(ctx, m, s.Namespace)
 }

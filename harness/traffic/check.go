@@ -196,3 +196,76 @@ func Each(c Check, results []wire.Result) error {
 	}
 	return nil
 }
+
+// RequestIDHeader is the header Envoy adds and ztunnel never does: the
+// server seeing it proves a waypoint was in the path (facts §6.3).
+const RequestIDHeader = "X-Request-Id"
+
+// ViaWaypoint is Istio's IsL7(): the echo server received X-Request-Id.
+func ViaWaypoint() Check {
+	return func(r wire.Result) error {
+		if r.Body == nil {
+			return fmt.Errorf("no waypoint in path: expected an echo reply carrying %s, got %s", RequestIDHeader, Describe(r))
+		}
+		if len(headerValues(r.Body.Headers, RequestIDHeader)) == 0 {
+			return fmt.Errorf("no waypoint in path (no %s at the server; it saw %s)", RequestIDHeader, headerNames(r.Body.Headers))
+		}
+		return nil
+	}
+}
+
+// NotViaWaypoint is Istio's IsL4(): an echo reply without X-Request-Id.
+func NotViaWaypoint() Check {
+	return func(r wire.Result) error {
+		if err := NoRequestHeader(RequestIDHeader)(r); err != nil {
+			return fmt.Errorf("expected L4 only (no waypoint): %w", err)
+		}
+		return nil
+	}
+}
+
+// Version passes when the echo reply comes from a pod of that version label.
+func Version(v string) Check {
+	return func(r wire.Result) error {
+		if r.Body == nil || r.Body.Version != v {
+			return fmt.Errorf("expected a reply from version %s, got %s", v, describeVersion(r))
+		}
+		return nil
+	}
+}
+
+func describeVersion(r wire.Result) string {
+	if r.Body == nil {
+		return Describe(r)
+	}
+	return fmt.Sprintf("%s (version %q)", Describe(r), r.Body.Version)
+}
+
+// RequestHeaderValue passes when the server received header name with value.
+func RequestHeaderValue(name, value string) Check {
+	return func(r wire.Result) error {
+		if err := RequestHeader(name)(r); err != nil {
+			return err
+		}
+		for _, v := range headerValues(r.Body.Headers, name) {
+			if v == value {
+				return nil
+			}
+		}
+		return fmt.Errorf("expected the server to see %s: %s, it saw %q", name, value, headerValues(r.Body.Headers, name))
+	}
+}
+
+// Versions counts the echo replies per version label; results without a
+// reply count under "" .
+func Versions(results []wire.Result) map[string]int {
+	n := map[string]int{}
+	for _, r := range results {
+		v := ""
+		if r.Body != nil {
+			v = r.Body.Version
+		}
+		n[v]++
+	}
+	return n
+}

@@ -14,6 +14,7 @@ var (
 	drop  = wire.Result{Protocol: "http", Error: "context deadline exceeded", ErrorClass: wire.ClassTimeout}
 	eof   = wire.Result{Protocol: "tcp", Error: "EOF", ErrorClass: wire.ClassEOF}
 	rbac  = wire.Result{Protocol: "http", Status: 403, BodyText: "RBAC: access denied"}
+	v2    = wire.Result{Protocol: "http", Status: 200, Body: &wire.EchoReply{Pod: "api-v2-x", Version: "v2", Headers: map[string][]string{"X-Route": {"default"}}}}
 	s503  = wire.Result{Protocol: "http", Status: 503, BodyText: "upstream connect error"}
 )
 
@@ -38,6 +39,17 @@ func TestChecks(t *testing.T) {
 		{"IsL7 fails without", RequestHeader("X-Request-Id"), ok200, "expected the server to see header X-Request-Id, it saw User-Agent"},
 		{"IsL4 passes without", NoRequestHeader("X-Request-Id"), ok200, ""},
 		{"IsL4 fails with", NoRequestHeader("X-Request-Id"), l7200, "expected no X-Request-Id"},
+		{"ViaWaypoint passes with X-Request-Id", ViaWaypoint(), l7200, ""},
+		{"ViaWaypoint fails without: the null-mesh message", ViaWaypoint(), ok200, "no waypoint in path (no X-Request-Id at the server; it saw User-Agent)"},
+		{"ViaWaypoint fails on a reset", ViaWaypoint(), reset, "no waypoint in path: expected an echo reply carrying X-Request-Id, got reset"},
+		{"NotViaWaypoint passes without", NotViaWaypoint(), ok200, ""},
+		{"NotViaWaypoint fails with", NotViaWaypoint(), l7200, "expected L4 only (no waypoint): expected no X-Request-Id"},
+		{"Version passes", Version("v2"), v2, ""},
+		{"Version fails", Version("v1"), v2, `expected a reply from version v1, got 200 from api-v2-x (version "v2")`},
+		{"Version fails on 403", Version("v1"), rbac, "expected a reply from version v1, got 403"},
+		{"RequestHeaderValue passes", RequestHeaderValue("x-route", "default"), v2, ""},
+		{"RequestHeaderValue fails on the value", RequestHeaderValue("X-Route", "other"), v2, `expected the server to see X-Route: other, it saw ["default"]`},
+		{"RequestHeaderValue fails when absent", RequestHeaderValue("X-Other", "1"), v2, "expected the server to see header X-Other"},
 		{"IsL4 fails on error", NoRequestHeader("X-Request-Id"), reset, "expected an echo reply"},
 		{"ServedBy", ServedBy("echo-server"), ok200, ""},
 		{"ServedBy other", ServedBy("echo-v2"), ok200, "expected a reply from echo-v2*"},
@@ -75,5 +87,12 @@ func TestEach(t *testing.T) {
 	}
 	if Each(OK(), nil) == nil {
 		t.Fatal("no results passed")
+	}
+}
+
+func TestVersions(t *testing.T) {
+	got := Versions([]wire.Result{v2, v2, ok200, reset})
+	if got["v2"] != 2 || got[""] != 2 || len(got) != 2 {
+		t.Errorf("%v", got)
 	}
 }
