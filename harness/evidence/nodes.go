@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -36,7 +38,7 @@ func ZtunnelFor(ztunnelPods []corev1.Pod, nodeName string) (corev1.Pod, error) {
 		return corev1.Pod{}, fmt.Errorf("no ztunnel pod on node %s (ztunnel pods: %s)", nodeName, strings.Join(seen, ", "))
 	}
 	slices.SortStableFunc(candidates, func(a, b corev1.Pod) int {
-		if ra, rb := podReady(a), podReady(b); ra != rb {
+		if ra, rb := kube.PodReady(a), kube.PodReady(b); ra != rb {
 			if ra {
 				return -1
 			}
@@ -45,15 +47,6 @@ func ZtunnelFor(ztunnelPods []corev1.Pod, nodeName string) (corev1.Pod, error) {
 		return b.CreationTimestamp.Compare(a.CreationTimestamp.Time)
 	})
 	return candidates[0], nil
-}
-
-func podReady(p corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // describeZtunnel renders "name on node", plus the reason it was not picked.

@@ -237,6 +237,16 @@ func (k *Kube) podHint(ctx context.Context, namespace string) string {
 	return " (" + strings.Join(hints, "; ") + ")"
 }
 
+// PodReady says whether the pod's Ready condition is True.
+func PodReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 // Pods lists pods in namespace matching selector ("" = all).
 func (k *Kube) Pods(ctx context.Context, namespace, selector string) ([]corev1.Pod, error) {
 	var l corev1.PodList

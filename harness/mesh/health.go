@@ -86,7 +86,7 @@ func Coverage(ds *appsv1.DaemonSet, nodes []corev1.Node, pods []corev1.Pod) Node
 		cov.Expected = append(cov.Expected, n.Name)
 	}
 	for _, p := range pods {
-		if p.DeletionTimestamp == nil && podReady(p) {
+		if p.DeletionTimestamp == nil && kube.PodReady(p) {
 			cov.Ready[p.Spec.NodeName] = append(cov.Ready[p.Spec.NodeName], p.Name)
 		}
 	}
@@ -137,15 +137,6 @@ func tolerationMatches(tol *corev1.Toleration, taint *corev1.Taint) bool {
 		return true
 	case "", corev1.TolerationOpEqual:
 		return tol.Key != "" && tol.Value == taint.Value
-	}
-	return false
-}
-
-func podReady(p corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
 	}
 	return false
 }

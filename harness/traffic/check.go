@@ -204,11 +204,8 @@ const RequestIDHeader = "X-Request-Id"
 // ViaWaypoint is Istio's IsL7(): the echo server received X-Request-Id.
 func ViaWaypoint() Check {
 	return func(r wire.Result) error {
-		if r.Body == nil {
-			return fmt.Errorf("no waypoint in path: expected an echo reply carrying %s, got %s", RequestIDHeader, Describe(r))
-		}
-		if len(headerValues(r.Body.Headers, RequestIDHeader)) == 0 {
-			return fmt.Errorf("no waypoint in path (no %s at the server; it saw %s)", RequestIDHeader, headerNames(r.Body.Headers))
+		if err := RequestHeader(RequestIDHeader)(r); err != nil {
+			return fmt.Errorf("no waypoint in path (no %s at the server): %w", RequestIDHeader, err)
 		}
 		return nil
 	}

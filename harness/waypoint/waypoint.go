@@ -150,11 +150,10 @@ func Conditions(cs []metav1.Condition) string {
 	return strings.Join(out, "; ")
 }
 
-// WaitProgrammed waits until the waypoint is Programmed=True and one of its
-// pods is ready, and returns that pod. Without a mesh the error reads
+// WaitProgrammed waits until the waypoint is Programmed=True, then until one
+// of its pods is ready (each within timeout), and returns that pod. Without a mesh the error reads
 // "waypoint <ns>/<name> never Programmed: … no status conditions …".
 func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, timeout time.Duration) (corev1.Pod, error) {
-	start := time.Now()
 	what := fmt.Sprintf("Gateway %s/%s (class %s) to be Programmed", namespace, name, ClassName)
 	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
 		gw, err := Get(ctx, k, namespace, name)
@@ -172,13 +171,13 @@ func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, t
 	}
 	var pod corev1.Pod
 	what = fmt.Sprintf("a ready waypoint pod with %s=%s in %s", GatewayNameLabel, name, namespace)
-	err = wait.For(ctx, what, timeout-time.Since(start)+10*time.Second, func(ctx context.Context) (bool, string, error) {
+	err = wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
 		pods, err := Pods(ctx, k, namespace, name)
 		if err != nil {
 			return false, "", err
 		}
 		for _, p := range pods {
-			if podReady(&p) {
+			if podReady(p) {
 				pod = p
 				return true, "", nil
 			}
@@ -188,16 +187,8 @@ func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, t
 	return pod, err
 }
 
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+func podReady(p corev1.Pod) bool {
+	return p.DeletionTimestamp == nil && kube.PodReady(p)
 }
 
 // Pods lists the waypoint's pods, selected as Istio's tests select them.
@@ -212,7 +203,7 @@ func Pod(ctx context.Context, k *kube.Kube, namespace, name string) (corev1.Pod,
 		return corev1.Pod{}, err
 	}
 	for _, p := range pods {
-		if podReady(&p) {
+		if podReady(p) {
 			return p, nil
 		}
 	}
