@@ -59,11 +59,37 @@ func RenderOverlay(o InstallOptions) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// Istioctl runs one istioctl command with a bound, streaming its output to out.
-func Istioctl(ctx context.Context, path string, timeout time.Duration, out io.Writer, args ...string) error {
+// Target is the cluster an istioctl command acts on. istioctl would
+// otherwise use $KUBECONFIG or ~/.kube/config, which need not be the
+// cluster the suite runs on (a kind cluster's kubeconfig lives in WORK_DIR).
+type Target struct {
+	Kubeconfig string // --kubeconfig; empty = istioctl's default
+	Context    string // --context; empty = the kubeconfig's current context
+}
+
+// TargetOf is the cluster k talks to.
+func TargetOf(k *kube.Kube) Target {
+	return Target{Kubeconfig: k.Env.KubeconfigFile(), Context: k.Env.KubeContext()}
+}
+
+// Args are istioctl's global flags that select the target.
+func (t Target) Args() []string {
+	var args []string
+	if t.Kubeconfig != "" {
+		args = append(args, "--kubeconfig", t.Kubeconfig)
+	}
+	if t.Context != "" {
+		args = append(args, "--context", t.Context)
+	}
+	return args
+}
+
+// Istioctl runs one istioctl command against t with a bound, streaming its
+// output to out.
+func Istioctl(ctx context.Context, path string, t Target, timeout time.Duration, out io.Writer, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
+	cmd := exec.CommandContext(ctx, path, append(t.Args(), args...)...)
 	var tail bytes.Buffer
 	w := io.MultiWriter(out, &tail)
 	cmd.Stdout, cmd.Stderr = w, w
@@ -79,7 +105,7 @@ func Istioctl(ctx context.Context, path string, timeout time.Duration, out io.Wr
 }
 
 // Install runs `istioctl install` with the rendered overlay.
-func Install(ctx context.Context, istioctl, workDir string, o InstallOptions, timeout time.Duration, out io.Writer) error {
+func Install(ctx context.Context, istioctl string, t Target, workDir string, o InstallOptions, timeout time.Duration, out io.Writer) error {
 	overlay, err := RenderOverlay(o)
 	if err != nil {
 		return err
@@ -88,12 +114,12 @@ func Install(ctx context.Context, istioctl, workDir string, o InstallOptions, ti
 	if err := os.WriteFile(p, overlay, 0o644); err != nil {
 		return err
 	}
-	return Istioctl(ctx, istioctl, timeout, out, "install", "-y", "-f", p)
+	return Istioctl(ctx, istioctl, t, timeout, out, "install", "-y", "-f", p)
 }
 
 // Uninstall removes everything istioctl installed, then the namespace.
 func Uninstall(ctx context.Context, istioctl string, k *kube.Kube, timeout time.Duration, out io.Writer) error {
-	if err := Istioctl(ctx, istioctl, timeout, out, "uninstall", "--purge", "-y"); err != nil {
+	if err := Istioctl(ctx, istioctl, TargetOf(k), timeout, out, "uninstall", "--purge", "-y"); err != nil {
 		return err
 	}
 	return k.DeleteNamespace(ctx, Namespace, timeout)

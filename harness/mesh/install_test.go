@@ -1,10 +1,13 @@
 package mesh
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -64,5 +67,30 @@ func TestReadManifestsSkipsKustomizationAndSorts(t *testing.T) {
 func TestLastLines(t *testing.T) {
 	if got := lastLines("a\nb\nc\nd\n", 2); got != "c | d" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// istioctl must act on the suite's cluster, not on whatever $KUBECONFIG or
+// ~/.kube/config points at: every command gets --kubeconfig and --context.
+func TestIstioctlTargetsTheSuitesCluster(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, "args")
+	fake := filepath.Join(dir, "istioctl")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"$@\" > "+record+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := Target{Kubeconfig: "/work/kubeconfig-kind", Context: "kind-ambient"}
+	if err := Istioctl(context.Background(), fake, target, 10*time.Second, io.Discard, "waypoint", "apply", "-n", "ns1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "--kubeconfig /work/kubeconfig-kind --context kind-ambient waypoint apply -n ns1\n"; string(got) != want {
+		t.Errorf("istioctl ran with %q, want %q", got, want)
+	}
+	if args := (Target{}).Args(); len(args) != 0 {
+		t.Errorf("an empty target adds flags: %v", args)
 	}
 }

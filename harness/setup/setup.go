@@ -225,7 +225,7 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 		return err
 	}
 	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
-	if err := mesh.Install(ctx, path, absolute(cfg.WorkDir), mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}, cfg.InstallTimeout, out); err != nil {
+	if err := mesh.Install(ctx, path, mesh.TargetOf(env.Kube), absolute(cfg.WorkDir), mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}, cfg.InstallTimeout, out); err != nil {
 		return err
 	}
 	sh.MeshInstalled = true

@@ -35,12 +35,8 @@ func newL4World(ctx context.Context, prefix string) *l4World {
 	GinkgoHelper()
 	w := &l4World{clients: map[string]traffic.Client{}}
 	var err error
-	w.mesh, err = scenario.New(ctx, env, prefix, nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(w.mesh.Cleanup(ctx)).To(Succeed()) })
-	w.outside, err = scenario.New(ctx, env, prefix+"-out", nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(w.outside.Cleanup(ctx)).To(Succeed()) })
+	w.mesh = newScenario(ctx, prefix)
+	w.outside = newScenario(ctx, prefix+"-out")
 
 	Expect(w.mesh.Deploy(ctx,
 		fixtures.Workload{Name: "backend", Service: "backend"},

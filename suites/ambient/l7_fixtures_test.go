@@ -39,9 +39,7 @@ func newL7World(ctx context.Context, prefix string, versions ...string) *l7World
 	GinkgoHelper()
 	w := &l7World{programmed: map[string]error{}}
 	var err error
-	w.s, err = scenario.New(ctx, env, prefix, nil)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(w.s.Cleanup(ctx)).To(Succeed()) })
+	w.s = newScenario(ctx, prefix)
 	ws := []fixtures.Workload{{Name: "frontend"}}
 	if len(versions) == 0 {
 		ws = append(ws, fixtures.Workload{Name: "api", Service: "api"})

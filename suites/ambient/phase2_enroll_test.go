@@ -29,9 +29,7 @@ var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll)
 
 	BeforeAll(func(ctx SpecContext) {
 		var err error
-		s, err = scenario.New(ctx, env, "enroll", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+		s = newScenario(ctx, "enroll")
 		Expect(s.Deploy(ctx,
 			fixtures.Workload{Name: "echo-server", Service: "echo-server"},
 			fixtures.Workload{Name: "echo-client"},

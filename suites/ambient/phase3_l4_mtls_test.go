@@ -43,9 +43,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(nodes)).To(BeNumerically(">=", 2), "cross-node mTLS needs two schedulable nodes, found %v", nodes)
 		zt = ztunnel.Reader{Kube: env.Kube}
-		s, err = scenario.New(ctx, env, "mtls", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+		s = newScenario(ctx, "mtls")
 		Expect(s.Deploy(ctx,
 			fixtures.Workload{Name: "echo-server", Service: "echo-server", NodeName: nodes[0]},
 			fixtures.Workload{Name: "client-cross", App: "client-cross", ServiceAccount: "echo-client", NodeName: nodes[1]},
@@ -83,9 +81,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 				since = time.Now().Add(-2 * time.Second)
 				client, err := s.Client(ctx, []string{"client-cross", "client-same"}[i])
 				Expect(err).NotTo(HaveOccurred())
-				rs, err := client.Send(ctx, traffic.Request{URL: s.HTTP("echo-server", "/"), Count: connections})
-				Expect(err).NotTo(HaveOccurred())
-				Expect(traffic.Each(traffic.OK(), rs)).To(Succeed(), "the traffic the evidence is about")
+				expectEach(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, connections, traffic.OK(), "the traffic the evidence is about")
 			})
 
 			It("the client node's ztunnel logs each connection outbound with both SPIFFE identities, to port 15008", func(ctx SpecContext) {

@@ -64,11 +64,7 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 						Expect(err).NotTo(HaveOccurred())
 					}
 					// Then it must hold for several fresh connections.
-					q := w.backend()
-					q.Count = 5
-					rs, err := client.Send(ctx, q)
-					Expect(err).NotTo(HaveOccurred())
-					Expect(traffic.Each(row.check(), rs)).To(Succeed())
+					expectEach(ctx, client, w.backend(), 5, row.check())
 				})
 			}
 		})

@@ -31,9 +31,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(label
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(nodes)).To(BeNumerically(">=", 2), "needs two schedulable nodes, found %v", nodes)
 		newNS := func(prefix string) *scenario.Scenario {
-			s, err := scenario.New(ctx, env, prefix, nil)
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+			s := newScenario(ctx, prefix)
 			Expect(s.Deploy(ctx,
 				fixtures.Workload{Name: "server", Service: "server", NodeName: nodes[0]},
 				fixtures.Workload{Name: "client", NodeName: nodes[1]},

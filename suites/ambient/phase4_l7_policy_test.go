@@ -48,10 +48,7 @@ func runL7Rows(w func() *l7World, rows []l7Row) {
 			}
 			q := w().api(r.Method, r.Path, h...)
 			expectTraffic(ctx, w().frontend, q, r.Want)
-			q.Count = 3
-			rs, err := w().frontend.Send(ctx, q)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(traffic.Each(r.Want, rs)).To(Succeed())
+			expectEach(ctx, w().frontend, q, 3, r.Want)
 		})
 	}
 }
@@ -232,11 +229,7 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		AddReportEntry("fix", fix)
 		Expect(w.s.Apply(ctx, fixtures.RequireJWTSelector)).To(Succeed())
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.Reset())
-		q := w.api("POST", "/api/items")
-		q.Count = 5
-		rs, err := w.frontend.Send(ctx, q)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(traffic.Each(traffic.Reset(), rs)).To(Succeed())
+		expectEach(ctx, w.frontend, w.api("POST", "/api/items"), 5, traffic.Reset())
 	})
 
 	It("istiod says so on the policy: ZtunnelAccepted, reason UnsupportedValue, \"ztunnel does not support HTTP attributes\"", func(ctx SpecContext) {

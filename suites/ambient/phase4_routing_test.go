@@ -34,11 +34,7 @@ var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", L
 
 	It("a path rule sends /v2/… to api-v2", func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/v2/items"), traffic.And(viaWaypoint("api"), traffic.Version("v2")))
-		q := w.api("GET", "/v2/items")
-		q.Count = 10
-		rs, err := w.frontend.Send(ctx, q)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(traffic.Each(traffic.And(viaWaypoint("api"), traffic.Version("v2")), rs)).To(Succeed())
+		expectEach(ctx, w.frontend, w.api("GET", "/v2/items"), 10, traffic.And(viaWaypoint("api"), traffic.Version("v2")))
 	})
 
 	It("every other path goes to api-v1 with the header the route's RequestHeaderModifier adds", func(ctx SpecContext) {
@@ -52,11 +48,7 @@ var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", L
 		AddReportEntry("80/20 split bound", fmt.Sprintf("N=%d requests, api-v1 must serve %d–%d (false-failure rate %.1e)", check.N, lo, hi, check.FalseFailureRate()))
 		// The route is in force once /v2 is routed; only then count.
 		expectTraffic(ctx, w.frontend, w.api("GET", "/v2/ready"), traffic.And(viaWaypoint("api"), traffic.Version("v2")))
-		q := w.api("GET", "/split/items")
-		q.Count = check.N
-		rs, err := w.frontend.Send(ctx, q)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(traffic.Each(viaWaypoint("api"), rs)).To(Succeed())
+		rs := expectEach(ctx, w.frontend, w.api("GET", "/split/items"), check.N, viaWaypoint("api"))
 		n := traffic.Versions(rs)
 		AddReportEntry("80/20 split", fmt.Sprintf("api-v1 %d, api-v2 %d of %d", n["v1"], n["v2"], check.N))
 		Expect(n["v1"]+n["v2"]).To(Equal(check.N), "replies from other versions: %v", n)

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -17,7 +15,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
 	"github.com/ambient-e2e/ambient-e2e/harness/ambient"
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
-	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
+	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/waypoint"
 )
@@ -55,11 +53,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 
 	It("without istio.io/use-waypoint nothing uses it: traffic stays L4", func(ctx SpecContext) {
 		Expect(w.programmed[name]).To(Succeed(), "cannot judge: the waypoint is not there to be ignored")
-		q := w.api("GET", "/")
-		q.Count = 5
-		rs, err := w.frontend.Send(ctx, q)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(traffic.Each(traffic.And(traffic.OK(), traffic.NotViaWaypoint()), rs)).To(Succeed())
+		expectEach(ctx, w.frontend, w.api("GET", "/"), 5, traffic.And(traffic.OK(), traffic.NotViaWaypoint()))
 	})
 
 	It("with istio.io/use-waypoint on the namespace, frontend → api goes through the waypoint (X-Request-Id at the server)", func(ctx SpecContext) {
@@ -85,11 +79,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		before, err := waypoint.Metrics(ctx, env.Kube, pod)
 		Expect(err).NotTo(HaveOccurred(), "scraping the waypoint")
 		const sent = 10
-		q := w.api("GET", "/telemetry")
-		q.Count = sent
-		rs, err := w.frontend.Send(ctx, q)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(traffic.Each(viaWaypoint("api"), rs)).To(Succeed())
+		expectEach(ctx, w.frontend, w.api("GET", "/telemetry"), sent, viaWaypoint("api"))
 		match := map[string]string{
 			"reporter":                       "waypoint",
 			"response_code":                  "200",
@@ -137,20 +127,9 @@ var _ = Describe("Phase 4: the waypoint CLI", Label(labelL7), func() {
 		if bin == "" {
 			Skip("no istioctl: MESH_MODE=preinstalled and ISTIOCTL is not set (set it to the installed release's istioctl)")
 		}
-		s, err := scenario.New(ctx, env, "wpcli", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
-		args := []string{"waypoint", "apply", "-n", s.Namespace, "--name", "waypoint", "--for", waypoint.ForService}
-		if env.Shared.Kubeconfig != "" {
-			args = append(args, "--kubeconfig", env.Shared.Kubeconfig)
-		}
-		if env.Shared.Context != "" {
-			args = append(args, "--context", env.Shared.Context)
-		}
-		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(cctx, bin, args...).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "%s %s: %s", bin, strings.Join(args, " "), out)
+		s := newScenario(ctx, "wpcli")
+		Expect(mesh.Istioctl(ctx, bin, mesh.TargetOf(env.Kube), time.Minute, GinkgoWriter,
+			"waypoint", "apply", "-n", s.Namespace, "--name", "waypoint", "--for", waypoint.ForService)).To(Succeed())
 		gw, err := waypoint.Get(ctx, env.Kube, s.Namespace, "waypoint")
 		Expect(err).NotTo(HaveOccurred())
 		want := waypoint.Gateway(s.Namespace, "waypoint", waypoint.ForService)
@@ -217,10 +196,7 @@ var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoin
 				return
 			}
 			Expect(carried[r.For]).To(Succeed(), "cannot judge: the %s waypoint never carried traffic", wpName(r.For))
-			q.Count = 5
-			rs, err := w.frontend.Send(ctx, q)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(traffic.Each(traffic.And(traffic.OK(), traffic.ServedBy(app), traffic.NotViaWaypoint()), rs)).To(Succeed())
+			expectEach(ctx, w.frontend, q, 5, traffic.And(traffic.OK(), traffic.ServedBy(app), traffic.NotViaWaypoint()))
 		})
 	}
 })

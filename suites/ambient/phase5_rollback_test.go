@@ -35,9 +35,7 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		nodes, err := env.Kube.WorkerNodes(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(nodes)).To(BeNumerically(">=", 2), "needs two schedulable nodes, found %v", nodes)
-		s, err = scenario.New(ctx, env, "rollback", nil)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+		s = newScenario(ctx, "rollback")
 		Expect(s.Deploy(ctx,
 			fixtures.Workload{Name: "server", Service: "server", NodeName: nodes[0]},
 			fixtures.Workload{Name: "client", NodeName: nodes[1]},

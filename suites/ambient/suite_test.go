@@ -16,6 +16,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
@@ -84,6 +85,27 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	}
 	Expect(setup.Teardown(ctx, e, GinkgoWriter)).To(Succeed(), "teardown")
 })
+
+// newScenario creates a labelled namespace for a spec and registers its
+// removal (DeferCleanup runs on success, failure and interrupt).
+func newScenario(ctx context.Context, prefix string) *scenario.Scenario {
+	GinkgoHelper()
+	s, err := scenario.New(ctx, env, prefix, nil)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+	return s
+}
+
+// expectEach sends q n times from client, each on a new connection, and
+// expects every result to pass check; it returns the results.
+func expectEach(ctx context.Context, client traffic.Client, q traffic.Request, n int, check traffic.Check, description ...any) []wire.Result {
+	GinkgoHelper()
+	q.Count = n
+	rs, err := client.Send(ctx, q)
+	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
+	Expect(traffic.Each(check, rs)).To(Succeed(), description...)
+	return rs
+}
 
 // expectTraffic sends requests from client until check passes, bounded by
 // POLICY_TIMEOUT: a Service just created or a policy just applied takes a
