@@ -68,20 +68,7 @@ func TestCheckOutboundInbound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.check(parseLog(t, tt.lines...), tt.exp)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error does not contain %q:\n%v", s, err)
-				}
-			}
+			wantErrContaining(t, err, tt.wantErr)
 		})
 	}
 }
@@ -141,20 +128,27 @@ func TestCheckMetricDelta(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := CheckMetricDelta(base, tt.after, tt.reporter, tt.exp)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			for _, s := range tt.wantErr {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error does not contain %q:\n%v", s, err)
-				}
-			}
+			wantErrContaining(t, err, tt.wantErr)
 		})
+	}
+}
+
+// wantErrContaining fails t unless err is nil when want is nil, or is an
+// error containing every string of want.
+func wantErrContaining(t *testing.T, err error, want []string) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, s := range want {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error does not contain %q:\n%v", s, err)
+		}
 	}
 }
