@@ -19,13 +19,37 @@ type Load struct {
 	Connections int
 	Duration    time.Duration
 	PayloadSize int // bytes; 0 = GET
+	// Resolution is the histogram resolution; 0 keeps the probe's 10 µs.
+	Resolution time.Duration
+	// Uniform, NoCatchUp and Jitter are fortio's -uniform, -nocatchup and
+	// -jitter (Istio's benchmark runs -uniform -nocatchup); they need QPS > 0.
+	Uniform   bool
+	NoCatchUp bool
+	Jitter    bool
+	// Headers are extra "Name: value" request headers.
+	Headers []string
 }
 
 // Args renders the probe command line.
 func (l Load) Args() []string {
-	return []string{image.BinaryPath, "load", "--url", l.URL,
+	args := []string{image.BinaryPath, "load", "--url", l.URL,
 		"--qps", strconv.FormatFloat(l.QPS, 'f', -1, 64), "--connections", strconv.Itoa(l.Connections),
 		"--duration", l.Duration.String(), "--payload-size", strconv.Itoa(l.PayloadSize)}
+	if l.Resolution != 0 {
+		args = append(args, "--resolution", strconv.FormatFloat(l.Resolution.Seconds(), 'f', -1, 64))
+	}
+	for _, f := range []struct {
+		flag string
+		on   bool
+	}{{"--uniform", l.Uniform}, {"--nocatchup", l.NoCatchUp}, {"--jitter", l.Jitter}} {
+		if f.on {
+			args = append(args, f.flag)
+		}
+	}
+	for _, h := range l.Headers {
+		args = append(args, "--header", h)
+	}
+	return args
 }
 
 // RunLoad runs the load in the pod and returns fortio's result.

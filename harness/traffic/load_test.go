@@ -61,4 +61,12 @@ func TestLoadArgs(t *testing.T) {
 	if got != "/probe load --url http://s:8080/ --qps 50 --connections 2 --duration 30s --payload-size 0" {
 		t.Fatal(got)
 	}
+	// Istio's benchmark shape: 1000 qps, 1 KB, -uniform -nocatchup, 1 µs buckets.
+	got = strings.Join(Load{URL: "http://s:8080/?delay=200us", QPS: 1000, Connections: 8, Duration: 10 * time.Second, PayloadSize: 1024,
+		Resolution: time.Microsecond, Uniform: true, NoCatchUp: true, Jitter: true, Headers: []string{"X-A: 1"}}.Args(), " ")
+	want := "/probe load --url http://s:8080/?delay=200us --qps 1000 --connections 8 --duration 10s --payload-size 1024 " +
+		"--resolution 0.000001 --uniform --nocatchup --jitter --header X-A: 1"
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
 }
