@@ -115,10 +115,10 @@ func readGinkgo(path, what string) ([]types.Report, error) {
 }
 
 type builder struct {
-	r         *Report
-	reportDir string
-	tests     []placed // in report order
-	seen      map[string]bool
+	r          *Report
+	reportDir  string
+	tests      []placed // in report order
+	seen       map[string]bool
 	budgets    []Budget
 	perfPath   string
 	perfBy     string

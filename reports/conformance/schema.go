@@ -12,6 +12,9 @@ import (
 
 	invopop "github.com/invopop/jsonschema"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // SchemaFile is the committed JSON Schema of the report, next to this file.
@@ -80,20 +83,22 @@ func validateSchema(v any) error {
 	}
 	var problems []string
 	missing := false
-	for _, u := range ve.BasicOutput().Errors {
-		if u.Error == nil {
-			continue
+	p := message.NewPrinter(language.English)
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
 		}
-		msg := u.Error.String()
-		if strings.HasPrefix(msg, "missing propert") {
+		msg := e.ErrorKind.LocalizedString(p)
+		if _, ok := e.ErrorKind.(*kind.Required); ok {
 			missing = true
 		}
-		loc := u.InstanceLocation
-		if loc == "" {
-			loc = "/"
-		}
-		problems = append(problems, fmt.Sprintf("at %s: %s", loc, msg))
+		problems = append(problems, fmt.Sprintf("at /%s: %s", strings.Join(e.InstanceLocation, "/"), msg))
 	}
+	walk(ve)
 	sort.Strings(problems)
 	hint := ""
 	if missing {
