@@ -57,10 +57,10 @@ func WriteData(dir string, r *Report) (yamlPath, jsonPath string, err error) {
 		return "", "", err
 	}
 	yamlPath, jsonPath = filepath.Join(dir, FileYAML), filepath.Join(dir, FileJSON)
-	if err := writeFile(yamlPath, y); err != nil {
+	if err := WriteFile(yamlPath, y); err != nil {
 		return "", "", err
 	}
-	if err := writeFile(jsonPath, j); err != nil {
+	if err := WriteFile(jsonPath, j); err != nil {
 		return "", "", err
 	}
 	return yamlPath, jsonPath, nil
@@ -68,7 +68,7 @@ func WriteData(dir string, r *Report) (yamlPath, jsonPath string, err error) {
 
 // writeFile writes atomically (a temporary file renamed), so a reader never
 // sees half a report.
-func writeFile(path string, data []byte) error {
+func WriteFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
