@@ -190,9 +190,8 @@ func resolve(opts Options) (*run, error) {
 	if r.BaseURL == "" {
 		r.BaseURL = DefaultBaseURL
 	}
-	u, err := url.Parse(r.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("istioctl: download base %q is not an http(s) URL (check %s)", r.BaseURL, EnvDownloadBase)
+	if err := checkBaseURL(r.BaseURL); err != nil {
+		return nil, err
 	}
 	if r.HTTPClient == nil {
 		r.HTTPClient = &http.Client{}
@@ -213,6 +212,15 @@ func resolve(opts Options) (*run, error) {
 	r.url = ArchiveURL(r.BaseURL, r.Version, r.platform)
 	r.dir = filepath.Join(r.CacheDir, r.Version)
 	return r, nil
+}
+
+// checkBaseURL accepts only an absolute http(s) URL as a download base.
+func checkBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("istioctl: download base %q is not an http(s) URL (check %s)", base, EnvDownloadBase)
+	}
+	return nil
 }
 
 // Ensure returns the path of a verified istioctl binary for opts.Version,

@@ -93,6 +93,8 @@ type fakeRelease struct {
 	files    map[string][]byte
 	// handlers override files for specific paths.
 	handlers map[string]http.HandlerFunc
+	// seen records "METHOD /path Range" of every request.
+	seen []string
 }
 
 func newFakeRelease(t *testing.T) *fakeRelease {
@@ -101,6 +103,7 @@ func newFakeRelease(t *testing.T) *fakeRelease {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
 		f.mu.Lock()
+		f.seen = append(f.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Range"))
 		h, hok := f.handlers[r.URL.Path]
 		b, ok := f.files[r.URL.Path]
 		f.mu.Unlock()
@@ -129,6 +132,13 @@ func (f *fakeRelease) publish(version, platform string, archive []byte, sumLine 
 	f.files["/"+version+"/"+file] = archive
 	f.files["/"+version+"/"+file+".sha256"] = []byte(sumLine)
 	return f.srv.URL + "/" + version + "/" + file
+}
+
+// requestsSeen returns what seen recorded so far.
+func (f *fakeRelease) requestsSeen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.seen...)
 }
 
 func (f *fakeRelease) handle(p string, h http.HandlerFunc) {
