@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -121,6 +122,7 @@ func cdfPlot(d *runinfo.PerfData, kind string) (Plot, error) {
 		p.Add(l)
 		p.Legend.Add(arm, l)
 	}
+	p.Legend.Top = false // the lower right of a CDF is empty
 	return svgPlot(p, "cdf-"+kind, fmt.Sprintf("Cumulative distribution of %s request latency per mode, every trial's histogram merged.", kind))
 }
 
@@ -162,6 +164,7 @@ func percentilePlot(d *runinfo.PerfData, kind string) (Plot, error) {
 		}
 	}
 	p.X.Tick.Marker = plot.TickerFunc(integerTicks)
+	p.Y.Max += 0.12 * float64(n) * (p.Y.Max - p.Y.Min) / 2 // room for the legend above the lines
 	return svgPlot(p, "percentiles-"+kind, fmt.Sprintf("%s percentiles of every trial, by round and mode (%d series).", kind, n))
 }
 
@@ -214,6 +217,9 @@ func shiftPlot(d *runinfo.PerfData, kind string) (Plot, error) {
 	zero.Color = color.Gray{Y: 160}
 	zero.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
 	p.Add(zero)
+	p.Y.Min = math.Min(p.Y.Min, 0) // the zero line: no added latency
+	p.Y.Max = math.Max(p.Y.Max, 0)
+	p.Y.Max += 0.15 * (p.Y.Max - p.Y.Min) // room for the legend
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
 	ticks := make([]plot.Tick, len(labels))
 	for i, l := range labels {

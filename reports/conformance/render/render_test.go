@@ -99,7 +99,7 @@ func TestHTMLShowsTheReport(t *testing.T) {
 	if len(stats) != 5*len(r.Profiles) {
 		t.Fatalf("%d statistics, want 5 per profile", len(stats))
 	}
-	if l4 := stats[2*5:3*5]; l4[0]["text"] != "2" || l4[1]["text"] != "1" || l4[2]["text"] != "1" || l4[4]["text"] != "4" {
+	if l4 := stats[2*5 : 3*5]; l4[0]["text"] != "2" || l4[1]["text"] != "1" || l4[2]["text"] != "1" || l4[4]["text"] != "4" {
 		t.Errorf("l4 statistics in the page %v, want 2 passed, 1 failed, 1 skipped of 4", l4)
 	}
 	rows := attrs(t, page, "data-test")
