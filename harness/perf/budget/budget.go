@@ -96,6 +96,14 @@ const (
 	MinTCPOps = 1000
 	// MaxTCPRoundTrips bounds the round trips of one tcp-rr trial.
 	MaxTCPRoundTrips = 200_000
+	// MinResourceWarmupSeconds: the kubelet's cAdvisor stats can be
+	// MaxStatsAge (15 s) old when scraped, so a resource trial starts after
+	// at least that long at its load: the stats the first scrape returns are
+	// then of the same mode under the same load.
+	MinResourceWarmupSeconds = 15
+	// MinResourceSeconds: a resource trial longer than the stats' age by 5 s
+	// is at least 5 s of fresh stats between the two scrapes.
+	MinResourceSeconds = 20
 	// MaxTCPConnects bounds the connections of one tcp-crr trial: each
 	// leaves a socket in TIME_WAIT for 60 s on the client, whose default
 	// ephemeral port range (32768-60999) holds 28 232.
@@ -154,6 +162,10 @@ type Load struct {
 	ResolutionMs  float64 // histogram resolution (fortio -r, in ms)
 	TCPRoundTrips int     // round trips of a tcp-rr trial, on one connection
 	TCPConnects   int     // connections of a tcp-crr trial
+	// ResourceWarmupSeconds and ResourceSeconds shape the resource trial: one
+	// HTTP trial at QPS per arm that reads CPU and memory, after a warm-up.
+	ResourceWarmupSeconds float64
+	ResourceSeconds       float64
 }
 
 // Trial is the measured length of an HTTP trial.
@@ -162,17 +174,31 @@ func (l Load) Trial() time.Duration { return seconds(l.TrialSeconds) }
 // Warmup is the length of the discarded warm-up after each mode switch.
 func (l Load) Warmup() time.Duration { return seconds(l.WarmupSeconds) }
 
+// ResourceWarmup is the warm-up before a resource trial.
+func (l Load) ResourceWarmup() time.Duration { return seconds(l.ResourceWarmupSeconds) }
+
+// ResourceTrial is the measured length of a resource trial.
+func (l Load) ResourceTrial() time.Duration { return seconds(l.ResourceSeconds) }
+
 // RequestsPerTrial is qps × trialSeconds.
 func (l Load) RequestsPerTrial() float64 { return l.QPS * l.TrialSeconds }
 
-// EstimatedDuration is the trial time of one procedure over arms arms, of
-// which tcpArms also run the tcp-rr and tcp-crr trials: per round and arm
-// one warm-up and one HTTP trial, per TCP arm the TCP trials at the assumed
-// AssumedRoundTrip and AssumedConnect. Mode switches are not included.
-func (l Load) EstimatedDuration(arms, tcpArms int) time.Duration {
+// LatencyDuration is the trial time of the latency rounds of one procedure
+// over arms arms, of which tcpArms also run the tcp-rr and tcp-crr trials:
+// per round and arm one warm-up and one HTTP trial, per TCP arm the TCP
+// trials at the assumed AssumedRoundTrip and AssumedConnect (an upper
+// estimate). Mode switches are not included.
+func (l Load) LatencyDuration(arms, tcpArms int) time.Duration {
 	http := time.Duration(arms) * (l.Warmup() + l.Trial())
 	tcp := time.Duration(tcpArms) * (time.Duration(l.TCPRoundTrips)*AssumedRoundTrip + time.Duration(l.TCPConnects)*AssumedConnect)
 	return time.Duration(l.Rounds) * (http + tcp)
+}
+
+// EstimatedDuration is LatencyDuration plus one resource trial (with its
+// warm-up) for each of resourceArms arms: the trial time of one whole
+// procedure, to print before it starts.
+func (l Load) EstimatedDuration(arms, tcpArms, resourceArms int) time.Duration {
+	return l.LatencyDuration(arms, tcpArms) + time.Duration(resourceArms)*(l.ResourceWarmup()+l.ResourceTrial())
 }
 
 // Shape is the load as the perf data records it.
@@ -267,6 +293,9 @@ type loadDoc struct {
 	ResolutionMs  *float64 `json:"resolutionMs"`
 	TCPRoundTrips *int     `json:"tcpRoundTrips"`
 	TCPConnects   *int     `json:"tcpConnects"`
+
+	ResourceWarmupSeconds *float64 `json:"resourceWarmupSeconds"`
+	ResourceSeconds       *float64 `json:"resourceSeconds"`
 }
 
 // Parse validates a budgets file; source names it in errors. Every problem
@@ -389,7 +418,7 @@ func parseLoad(path string, raw json.RawMessage) (Load, []error) {
 	var doc loadDoc
 	if err := decodeStrict(raw, &doc); err != nil {
 		return Load{}, []error{keyError(path, err, "qps", "connections", "payloadBytes", "trialSeconds", "warmupSeconds",
-			"rounds", "resolutionMs", "tcpRoundTrips", "tcpConnects")}
+			"rounds", "resolutionMs", "tcpRoundTrips", "tcpConnects", "resourceWarmupSeconds", "resourceSeconds")}
 	}
 	var errs []error
 	add := func(key, format string, a ...any) {
@@ -414,7 +443,9 @@ func parseLoad(path string, raw json.RawMessage) (Load, []error) {
 		PayloadBytes: integer("payloadBytes", doc.PayloadBytes), TrialSeconds: num("trialSeconds", doc.TrialSeconds),
 		WarmupSeconds: num("warmupSeconds", doc.WarmupSeconds), Rounds: integer("rounds", doc.Rounds),
 		ResolutionMs: num("resolutionMs", doc.ResolutionMs), TCPRoundTrips: integer("tcpRoundTrips", doc.TCPRoundTrips),
-		TCPConnects: integer("tcpConnects", doc.TCPConnects),
+		TCPConnects:           integer("tcpConnects", doc.TCPConnects),
+		ResourceWarmupSeconds: num("resourceWarmupSeconds", doc.ResourceWarmupSeconds),
+		ResourceSeconds:       num("resourceSeconds", doc.ResourceSeconds),
 	}
 	if doc.QPS != nil && !(l.QPS > 0 && l.QPS <= MaxQPS) {
 		add("qps", "%g is outside (0, %d]: beyond that the probe's client and server measure their own queue, not the mesh", l.QPS, MaxQPS)
@@ -443,6 +474,23 @@ func parseLoad(path string, raw json.RawMessage) (Load, []error) {
 	}
 	if doc.TCPConnects != nil && (l.TCPConnects < MinTCPOps || l.TCPConnects > MaxTCPConnects) {
 		add("tcpConnects", "%d is outside %d..%d (each connection holds a client port in TIME_WAIT for 60 s)", l.TCPConnects, MinTCPOps, MaxTCPConnects)
+	}
+	if doc.ResourceWarmupSeconds != nil && !(l.ResourceWarmupSeconds >= MinResourceWarmupSeconds) {
+		add("resourceWarmupSeconds", "%g is below %d s: the kubelet's cAdvisor stats can be 15 s old, so the first scrape would report stats from before the load",
+			l.ResourceWarmupSeconds, MinResourceWarmupSeconds)
+	}
+	if doc.ResourceSeconds != nil && !(l.ResourceSeconds >= MinResourceSeconds) {
+		add("resourceSeconds", "%g is below %d s: with stats up to 15 s old a shorter trial may hold no fresh stats at all",
+			l.ResourceSeconds, MinResourceSeconds)
+	}
+	for _, w := range []struct {
+		key     string
+		seconds float64
+	}{{"resourceWarmupSeconds", l.ResourceWarmupSeconds}, {"resourceSeconds", l.ResourceSeconds}} {
+		if l.QPS > 0 && w.seconds > 0 && l.QPS*w.seconds > MaxRequestsPerTrial {
+			errs = append(errs, fmt.Errorf("%s: qps × %s = %g requests is beyond %d; lower %s",
+				path, w.key, l.QPS*w.seconds, MaxRequestsPerTrial, w.key))
+		}
 	}
 	if l.QPS > 0 && l.TrialSeconds > 0 {
 		switch n := l.RequestsPerTrial(); {

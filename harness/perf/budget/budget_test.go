@@ -70,11 +70,18 @@ func TestShortPresetFitsThreeMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := sel.Load
-	if got := l.EstimatedDuration(4, 3); got > 3*time.Minute {
-		t.Errorf("short preset: one procedure takes %s of trial time, want ≤ 3m", got)
+	if got := l.LatencyDuration(4, 3); got > 3*time.Minute {
+		t.Errorf("short preset: the latency rounds take %s of trial time, want ≤ 3m", got)
 	}
-	if got, want := l.EstimatedDuration(4, 3), 180*time.Second; got != want {
-		t.Errorf("EstimatedDuration(4, 3) = %s, want %s as budgets.yaml computes", got, want)
+	if got, want := l.LatencyDuration(4, 3), 180*time.Second; got != want {
+		t.Errorf("LatencyDuration(4, 3) = %s, want %s as budgets.yaml computes", got, want)
+	}
+	// Resource trials for L4 and waypoint: 2 × (15 s + 20 s).
+	if got, want := l.EstimatedDuration(4, 3, 2), 250*time.Second; got != want {
+		t.Errorf("EstimatedDuration(4, 3, 2) = %s, want %s as budgets.yaml computes", got, want)
+	}
+	if l.ResourceWarmup() < 15*time.Second || l.ResourceTrial() < 20*time.Second {
+		t.Errorf("short preset resource trial %s after %s: shorter than the kubelet's stats allow", l.ResourceTrial(), l.ResourceWarmup())
 	}
 	if l.RequestsPerTrial() < 1000 || l.Rounds < 5 || l.WarmupSeconds <= 0 {
 		t.Errorf("short preset: %g requests per trial, %d rounds, %gs warm-up; want ≥ 1000, ≥ 5, > 0",
@@ -95,8 +102,8 @@ func TestLabPresetIsShapedLikeIstiosBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := sel.Load
-	if l.QPS != 1000 || l.PayloadBytes != 1024 || l.Connections != 4 || l.ResolutionMs != 0.001 {
-		t.Errorf("lab preset = %+v, want 1000 qps, 1024 bytes, 4 connections, 0.001 ms", l)
+	if l.QPS != 1000 || l.PayloadBytes != 1024 || l.Connections != 4 || l.ResolutionMs != 0.01 {
+		t.Errorf("lab preset = %+v, want 1000 qps, 1024 bytes, 4 connections, 0.01 ms", l)
 	}
 	if l.Trial() != 148*time.Second || l.Warmup() != 62*time.Second {
 		t.Errorf("lab trial %s after %s warm-up, want 148s after 62s", l.Trial(), l.Warmup())
@@ -104,10 +111,15 @@ func TestLabPresetIsShapedLikeIstiosBenchmark(t *testing.T) {
 }
 
 func TestEstimatedDurationCountsEveryPart(t *testing.T) {
-	l := Load{TrialSeconds: 10, WarmupSeconds: 5, Rounds: 3, TCPRoundTrips: 1000, TCPConnects: 1000}
+	l := Load{TrialSeconds: 10, WarmupSeconds: 5, Rounds: 3, TCPRoundTrips: 1000, TCPConnects: 1000,
+		ResourceWarmupSeconds: 15, ResourceSeconds: 30}
 	// 3 × (2 × 15 s + 1 × (1000 × 1 ms + 1000 × 2 ms)) = 3 × 33 s
-	if got, want := l.EstimatedDuration(2, 1), 99*time.Second; got != want {
-		t.Errorf("EstimatedDuration(2, 1) = %s, want %s", got, want)
+	if got, want := l.LatencyDuration(2, 1), 99*time.Second; got != want {
+		t.Errorf("LatencyDuration(2, 1) = %s, want %s", got, want)
+	}
+	// plus 2 × (15 s + 30 s)
+	if got, want := l.EstimatedDuration(2, 1, 2), 189*time.Second; got != want {
+		t.Errorf("EstimatedDuration(2, 1, 2) = %s, want %s", got, want)
 	}
 }
 
@@ -133,6 +145,8 @@ loads:
     resolutionMs: 0.01
     tcpRoundTrips: 2000
     tcpConnects: 1000
+    resourceWarmupSeconds: 15
+    resourceSeconds: 20
 `
 
 func TestValidFile(t *testing.T) {
@@ -185,6 +199,9 @@ func TestParseErrors(t *testing.T) {
 		{"missing load key", "    rounds: 5\n", "", []string{"loads.l.rounds: missing"}},
 		{"too few tcp round trips", "tcpRoundTrips: 2000", "tcpRoundTrips: 10", []string{"loads.l.tcpRoundTrips", "outside 1000..200000"}},
 		{"too many tcp connects", "tcpConnects: 1000", "tcpConnects: 50000", []string{"loads.l.tcpConnects", "TIME_WAIT"}},
+		{"resource warm-up shorter than the stats' age", "resourceWarmupSeconds: 15", "resourceWarmupSeconds: 5", []string{"loads.l.resourceWarmupSeconds", "15 s old"}},
+		{"resource trial too short", "resourceSeconds: 20", "resourceSeconds: 10", []string{"loads.l.resourceSeconds", "below 20 s"}},
+		{"resource trial beyond the bound", "resourceSeconds: 20", "resourceSeconds: 1000", []string{"loads.l", "qps × resourceSeconds = 500000 requests is beyond 200000"}},
 		{"integer expected", "connections: 4", "connections: 4.5", []string{"loads.l.connections", "want an integer"}},
 		{"duplicate key", "    qps: 500\n", "    qps: 500\n    qps: 600\n", []string{"not valid YAML", "already set"}},
 		{"no loads", "loads:\n", "loadz:\n", []string{`unknown field "loadz"`}},

@@ -22,6 +22,8 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
 
 // Method names how PairedShift computes its interval, for the report.
@@ -113,11 +115,11 @@ func PairedShift(baseline, treated []float64, level float64) (Interval, error) {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
-// Verdicts of Judge; the same strings as runinfo's Budget* constants.
+// Verdicts of Judge: runinfo's Budget* verdicts.
 const (
-	Holds       = "holds"
-	Exceeded    = "exceeded"
-	CannotJudge = "cannot be judged"
+	Holds       = runinfo.BudgetHolds
+	Exceeded    = runinfo.BudgetExceeded
+	CannotJudge = runinfo.BudgetCannotJudge
 )
 
 // Judgement is the verdict on one interval against one budget.
