@@ -70,8 +70,9 @@ func SpecList(t *testing.T) string {
 }
 
 // WriteEnvironment records in dir an environment like the suite's: kind,
-// Kubernetes v1.34.4, two nodes, Istio 1.30.1 with image digests.
-func WriteEnvironment(t *testing.T, dir string) {
+// Kubernetes v1.34.4, two nodes, Istio 1.30.1 with image digests; edits
+// change it before it is written.
+func WriteEnvironment(t *testing.T, dir string, edits ...func(*runinfo.Environment)) {
 	t.Helper()
 	digest := func(b string) string { return "@sha256:" + strings.Repeat(b, 64) }
 	env := runinfo.Environment{
@@ -86,6 +87,9 @@ func WriteEnvironment(t *testing.T, dir string) {
 			{Name: "istio-cni-node", Image: "docker.io/istio/install-cni:1.30.1", ImageID: "docker.io/istio/install-cni" + digest("3"), Pods: 2, Ready: 2},
 		}},
 		Settings: []runinfo.Setting{{Name: "POLICY_TIMEOUT", Value: "30s", Source: "default"}, {Name: "ROLLBACK_BUDGET", Value: "strict", Source: "env"}},
+	}
+	for _, edit := range edits {
+		edit(&env)
 	}
 	if err := runinfo.WriteEnvironment(dir, env); err != nil {
 		t.Fatal(err)
