@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // ClusterMode says where the cluster comes from.
@@ -56,6 +58,9 @@ type Config struct {
 	WaypointTimeout time.Duration // WAYPOINT_TIMEOUT: bound for a waypoint to be Programmed and ready
 	Istioctl        string        // ISTIOCTL: istioctl binary for preinstalled meshes (waypoint CLI spec)
 	TrustDomain     string        // TRUST_DOMAIN: the mesh's SPIFFE trust domain
+	IstioNamespace  string        // ISTIO_NAMESPACE: where istiod, ztunnel and istio-cni run
+	IstioRevision   string        // ISTIO_REVISION: "" = discovered from istiod's istio.io/rev label
+	ClusterDomain   string        // CLUSTER_DOMAIN: the cluster's DNS domain (Service FQDNs)
 	RollbackBudget  string        // ROLLBACK_BUDGET: report | istio | strict
 	InstallTimeout  time.Duration // INSTALL_TIMEOUT: bound for istioctl install
 	RunID           string        // RUN_ID: label value on every object of this run
@@ -63,53 +68,125 @@ type Config struct {
 	PullNodeImage   bool          // PULL_NODE_IMAGE: try docker pull when the node image is missing
 	PullTimeout     time.Duration // PULL_TIMEOUT: bound for that pull
 	ProgressEvery   time.Duration // PROGRESS_EVERY: interval of "still waiting" lines
+	LatencyBudgets  string        // LATENCY_BUDGETS: budgets file; "" = the embedded default
+	LatencyProfile  string        // LATENCY_PROFILE: budget profile of that file; "" = the file's default
+	LoadPreset      string        // LOAD_PRESET: load shape of that file; "" = the file's default
+	ReportMode      string        // REPORT_MODE: default | vendor
+	Implementation  Implementation
+	LabelFilter     string        // LABEL_FILTER: Ginkgo label filter
+	Procs           int           // PROCS: parallel Ginkgo processes
+	SuiteTimeout    time.Duration // SUITE_TIMEOUT: bound for the whole Ginkgo run
+	GinkgoFlags     string        // GINKGO_FLAGS: extra Ginkgo flags
+	BundleMaxBytes  int           // BUNDLE_MAX_BYTES: size bound of one failure bundle
 	RequiredSysctls map[string]int
+
+	// ConfigFile is the file the settings were read from ("" = none);
+	// Sources says per variable where its value came from and Values holds
+	// the value text each variable had ("" = empty, the default applies).
+	ConfigFile string
+	Sources    map[string]string
+	Values     map[string]string
 }
 
-// Variables documents each environment variable, for `ambient-e2e env` and the README.
-var Variables = []struct{ Name, Default, Help string }{
-	{"CLUSTER_MODE", "kind", "kind: create or reuse a kind cluster; existing: use KUBECONFIG/KUBE_CONTEXT, create nothing"},
-	{"MESH_MODE", "install", "install: istioctl install the ambient profile; preinstalled: only verify a mesh that is already there"},
-	{"ISTIO_VERSION", "table default", "Istio release: a minor (1.30) or an exact patch (1.30.8); see harness/versions/versions.yaml"},
-	{"K8S_VERSION", "newest supported by the Istio release", "Kubernetes minor of the kind node image (clusters/kind/node-images.yaml)"},
-	{"KIND_CLUSTER_NAME", "ambient-e2e", "kind cluster to create or reuse"},
-	{"KIND_NODE_IMAGE", "pinned per K8S_VERSION", "kind node image; set it to use an image built by make node-image"},
-	{"KIND_API_SERVER_PORT", "0", "host port of the kind API server; 0 lets kind pick a free one"},
-	{"KUBECONFIG", "~/.kube/config", "existing mode: kubeconfig to use"},
-	{"KUBE_CONTEXT", "current context", "existing mode: context in KUBECONFIG"},
-	{"PROBE_IMAGE", "built locally", "probe image a cluster can pull; empty builds it and loads it into the kind nodes"},
-	{"REPORT_DIR", "_output/reports", "JUnit, JSON and conformance reports"},
-	{"CACHE_DIR", "$XDG_CACHE_HOME/ambient-e2e", "downloaded istioctl releases and built images"},
-	{"WORK_DIR", "_output/work", "per-run files (kubeconfig shared with parallel processes)"},
-	{"ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download", "where istioctl releases are downloaded from"},
-	{"ISTIO_HUB", "docker.io/istio", "image hub istioctl installs from"},
-	{"KEEP_CLUSTER", "0", "1 keeps a kind cluster this run created (faster re-runs)"},
-	{"UNINSTALL_MESH", "0", "1 uninstalls the mesh this run installed when the suite ends"},
-	{"READY_TIMEOUT", "3m", "bound for Deployments, DaemonSets and pods becoming ready"},
-	{"ENROLL_TIMEOUT", "60s", "bound for ambient.istio.io/redirection to appear or disappear"},
-	{"TRUST_DOMAIN", "cluster.local", "SPIFFE trust domain of workload identities (spiffe://<domain>/ns/<ns>/sa/<sa>)"},
-	{"ROLLBACK_BUDGET", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)"},
-	{"POLICY_TIMEOUT", "30s", "bound for a policy change to show in traffic (checks retry until then)"},
-	{"WAYPOINT_TIMEOUT", "2m", "bound for a waypoint Gateway to be Programmed and its pod ready"},
-	{"ISTIOCTL", "downloaded in install mode", "istioctl of the installed release; in preinstalled mode the istioctl waypoint spec skips without it"},
-	{"INSTALL_TIMEOUT", "10m", "bound for istioctl install"},
-	{"RUN_ID", "random", "value of the ambient-e2e.io/run label on every object this run creates"},
-	{"SKIP_PREFLIGHT", "0", "1 skips host checks (Docker, inotify, ports)"},
-	{"PULL_NODE_IMAGE", "1", "0 never tries to docker pull a missing kind node image"},
-	{"PULL_TIMEOUT", "5m", "bound for pulling a missing kind node image"},
-	{"PROGRESS_EVERY", "10s", "interval of progress lines during long waits"},
+// Implementation is who publishes a conformance report (REPORT_MODE=vendor
+// requires every field).
+type Implementation struct {
+	Organization string // IMPLEMENTATION_ORGANIZATION
+	Project      string // IMPLEMENTATION_PROJECT
+	URL          string // IMPLEMENTATION_URL
+	Version      string // IMPLEMENTATION_VERSION
+	Contact      string // IMPLEMENTATION_CONTACT
 }
 
-// FromEnv reads the configuration from the process environment.
-func FromEnv() (*Config, error) { return FromLookup(os.LookupEnv) }
+// Kind is the type of a setting's value, checked in the config file.
+type Kind string
+
+// Kinds of settings.
+const (
+	KindString   Kind = "string"
+	KindDuration Kind = "duration"
+	KindBool     Kind = "bool"
+	KindInt      Kind = "int"
+)
+
+// Variable is one setting: its environment variable, its key in the config
+// file, its default and meaning.
+type Variable struct {
+	Name, Key, Default, Help string
+	Kind                     Kind
+}
+
+// Variables documents each setting, for `ambient-e2e env`, the config file
+// and the README. The config-file key is the variable in lowerCamelCase;
+// IMPLEMENTATION_* are the fields of an `implementation:` block.
+var Variables = []Variable{
+	{"CLUSTER_MODE", "clusterMode", "kind", "kind: create or reuse a kind cluster; existing: use KUBECONFIG/KUBE_CONTEXT, create nothing", KindString},
+	{"MESH_MODE", "meshMode", "install", "install: istioctl install the ambient profile; preinstalled: only verify a mesh that is already there", KindString},
+	{"ISTIO_VERSION", "istioVersion", "table default", "Istio release: a minor (1.30), an exact patch (1.30.8) or dev (the master build); see make versions", KindString},
+	{"K8S_VERSION", "k8sVersion", "newest supported by the Istio release", "Kubernetes minor of the kind node image (clusters/kind/node-images.yaml)", KindString},
+	{"KIND_CLUSTER_NAME", "kindClusterName", "ambient-e2e", "kind cluster to create or reuse", KindString},
+	{"KIND_NODE_IMAGE", "kindNodeImage", "pinned per K8S_VERSION", "kind node image; set it to use an image built by make node-image", KindString},
+	{"KIND_API_SERVER_PORT", "kindApiServerPort", "0", "host port of the kind API server; 0 lets kind pick a free one", KindInt},
+	{"KUBECONFIG", "kubeconfig", "~/.kube/config", "existing mode: kubeconfig to use", KindString},
+	{"KUBE_CONTEXT", "kubeContext", "current context", "existing mode: context in KUBECONFIG", KindString},
+	{"PROBE_IMAGE", "probeImage", "built locally", "probe image a cluster can pull; empty builds it and loads it into the kind nodes", KindString},
+	{"REPORT_DIR", "reportDir", "_output/reports", "JUnit, JSON and conformance reports, failure bundles", KindString},
+	{"CACHE_DIR", "cacheDir", "$XDG_CACHE_HOME/ambient-e2e", "downloaded istioctl releases and built images", KindString},
+	{"WORK_DIR", "workDir", "_output/work", "per-run files (kubeconfig shared with parallel processes)", KindString},
+	{"ISTIO_DOWNLOAD_BASE", "istioDownloadBase", "https://github.com/istio/istio/releases/download", "where istioctl releases are downloaded from", KindString},
+	{"ISTIO_HUB", "istioHub", "docker.io/istio", "image hub istioctl installs from", KindString},
+	{"KEEP_CLUSTER", "keepCluster", "0", "1 keeps a kind cluster this run created (faster re-runs)", KindBool},
+	{"UNINSTALL_MESH", "uninstallMesh", "0", "1 uninstalls the mesh this run installed when the suite ends", KindBool},
+	{"READY_TIMEOUT", "readyTimeout", "3m", "bound for Deployments, DaemonSets and pods becoming ready", KindDuration},
+	{"ENROLL_TIMEOUT", "enrollTimeout", "60s", "bound for ambient.istio.io/redirection to appear or disappear", KindDuration},
+	{"TRUST_DOMAIN", "trustDomain", "cluster.local", "SPIFFE trust domain of workload identities (spiffe://<domain>/ns/<ns>/sa/<sa>), in the policies the suite applies and the evidence it expects", KindString},
+	{"ISTIO_NAMESPACE", "istioNamespace", "istio-system", "namespace of istiod, ztunnel and istio-cni (and the mesh config's root namespace)", KindString},
+	{"ISTIO_REVISION", "istioRevision", "discovered", "Istio revision to judge; empty reads it from istiod's istio.io/rev label (istiod-<rev>, ConfigMap istio-<rev>)", KindString},
+	{"CLUSTER_DOMAIN", "clusterDomain", "cluster.local", "the cluster's DNS domain: Services are <svc>.<ns>.svc.<domain>", KindString},
+	{"ROLLBACK_BUDGET", "rollbackBudget", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)", KindString},
+	{"POLICY_TIMEOUT", "policyTimeout", "30s", "bound for a policy change to show in traffic (checks retry until then)", KindDuration},
+	{"WAYPOINT_TIMEOUT", "waypointTimeout", "2m", "bound for a waypoint Gateway to be Programmed and its pod ready (time spent pulling its image is bounded by PULL_TIMEOUT and reported apart)", KindDuration},
+	{"ISTIOCTL", "istioctl", "downloaded in install mode", "istioctl of the installed release; install mode uses it instead of downloading; in preinstalled mode the istioctl waypoint spec skips without it", KindString},
+	{"INSTALL_TIMEOUT", "installTimeout", "10m", "bound for istioctl install", KindDuration},
+	{"RUN_ID", "runId", "random", "value of the ambient-e2e.io/run label on every object this run creates", KindString},
+	{"SKIP_PREFLIGHT", "skipPreflight", "0", "1 skips host checks (Docker, inotify, ports)", KindBool},
+	{"PULL_NODE_IMAGE", "pullNodeImage", "1", "0 never tries to docker pull a missing kind node image", KindBool},
+	{"PULL_TIMEOUT", "pullTimeout", "5m", "bound for pulling one image (kind node image, mesh images, a waypoint's proxy)", KindDuration},
+	{"PROGRESS_EVERY", "progressEvery", "10s", "interval of progress lines during long waits", KindDuration},
+	{"LATENCY_BUDGETS", "latencyBudgets", "embedded", "latency and resource budgets file (harness/perf/budget/budgets.yaml is the default)", KindString},
+	{"LATENCY_PROFILE", "latencyProfile", "the file's", "budget profile of the budgets file: seed (the article's promises) or istio (Istio's published figures)", KindString},
+	{"LOAD_PRESET", "loadPreset", "the file's", "load shape of the budgets file: short (minutes) or lab (shaped like Istio's benchmark)", KindString},
+	{"REPORT_MODE", "reportMode", "default", "default, or vendor: the implementation block is required and placeholders are refused", KindString},
+	{"IMPLEMENTATION_ORGANIZATION", "implementation.organization", "", "conformance report: the organization publishing it", KindString},
+	{"IMPLEMENTATION_PROJECT", "implementation.project", "", "conformance report: the Istio distribution or product", KindString},
+	{"IMPLEMENTATION_URL", "implementation.url", "", "conformance report: the project's URL", KindString},
+	{"IMPLEMENTATION_VERSION", "implementation.version", "", "conformance report: the version of the distribution tested", KindString},
+	{"IMPLEMENTATION_CONTACT", "implementation.contact", "", "conformance report: who to ask (e-mail or handle)", KindString},
+	{"LABEL_FILTER", "labelFilter", "(all)", "Ginkgo label filter, e.g. install, enroll && !disruptive", KindString},
+	{"PROCS", "procs", "4", "parallel Ginkgo processes; provisioning still happens once", KindInt},
+	{"SUITE_TIMEOUT", "suiteTimeout", "90m", "bound for the whole Ginkgo run", KindDuration},
+	{"GINKGO_FLAGS", "ginkgoFlags", "", "extra Ginkgo flags, e.g. --no-color, --fail-fast", KindString},
+	{"BUNDLE_MAX_BYTES", "bundleMaxBytes", "8388608", "size bound of one failure bundle (REPORT_DIR/bundles/<spec>)", KindInt},
+}
+
+// ConfigEnv names the config file in the environment (the --config flag
+// sets it for the processes a run starts).
+const ConfigEnv = "AMBIENT_E2E_CONFIG"
+
+// FromEnv reads the configuration: the file named by AMBIENT_E2E_CONFIG, if
+// any, overridden by the process environment.
+func FromEnv() (*Config, error) { return Load(os.Getenv(ConfigEnv), os.LookupEnv) }
 
 // FromLookup reads the configuration through lookup, so tests need no real environment.
 func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
+	values := map[string]string{}
 	get := func(k, def string) string {
-		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
+		v := def
+		if got, ok := lookup(k); ok && strings.TrimSpace(got) != "" {
+			v = strings.TrimSpace(got)
 		}
-		return def
+		values[k] = v
+		return v
 	}
 	var errs []error
 	dur := func(k, def string) time.Duration {
@@ -158,6 +235,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WaypointTimeout: dur("WAYPOINT_TIMEOUT", "2m"),
 		Istioctl:        get("ISTIOCTL", ""),
 		TrustDomain:     get("TRUST_DOMAIN", "cluster.local"),
+		IstioNamespace:  get("ISTIO_NAMESPACE", "istio-system"),
+		IstioRevision:   get("ISTIO_REVISION", ""),
+		ClusterDomain:   strings.TrimSuffix(get("CLUSTER_DOMAIN", "cluster.local"), "."),
 		RollbackBudget:  get("ROLLBACK_BUDGET", "report"),
 		InstallTimeout:  dur("INSTALL_TIMEOUT", "10m"),
 		RunID:           get("RUN_ID", ""),
@@ -165,17 +245,48 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		PullNodeImage:   boolean("PULL_NODE_IMAGE", "1"),
 		PullTimeout:     dur("PULL_TIMEOUT", "5m"),
 		ProgressEvery:   dur("PROGRESS_EVERY", "10s"),
+		LatencyBudgets:  get("LATENCY_BUDGETS", ""),
+		LatencyProfile:  get("LATENCY_PROFILE", ""),
+		LoadPreset:      get("LOAD_PRESET", ""),
+		ReportMode:      get("REPORT_MODE", "default"),
+		Implementation: Implementation{
+			Organization: get("IMPLEMENTATION_ORGANIZATION", ""),
+			Project:      get("IMPLEMENTATION_PROJECT", ""),
+			URL:          get("IMPLEMENTATION_URL", ""),
+			Version:      get("IMPLEMENTATION_VERSION", ""),
+			Contact:      get("IMPLEMENTATION_CONTACT", ""),
+		},
+		LabelFilter:  get("LABEL_FILTER", ""),
+		SuiteTimeout: dur("SUITE_TIMEOUT", "90m"),
+		GinkgoFlags:  get("GINKGO_FLAGS", ""),
 		RequiredSysctls: map[string]int{
 			// The Istio-on-kind gotcha: istio-cni crashloops with "too many open files".
 			"fs/inotify/max_user_watches":   524288,
 			"fs/inotify/max_user_instances": 512,
 		},
 	}
-	port, err := strconv.Atoi(get("KIND_API_SERVER_PORT", "0"))
-	if err != nil || port < 0 || port > 65535 {
-		errs = append(errs, fmt.Errorf("KIND_API_SERVER_PORT=%q: want a port number, or 0 for any", get("KIND_API_SERVER_PORT", "0")))
+	c.Values = values
+	integer := func(k, def, want string, ok func(int) bool) int {
+		n, err := strconv.Atoi(get(k, def))
+		if err != nil || !ok(n) {
+			errs = append(errs, fmt.Errorf("%s=%q: want %s", k, get(k, def), want))
+		}
+		return n
 	}
-	c.KindAPIPort = port
+	c.KindAPIPort = integer("KIND_API_SERVER_PORT", "0", "a port number, or 0 for any", func(n int) bool { return n >= 0 && n <= 65535 })
+	c.Procs = integer("PROCS", "4", "a number of processes from 1 to 32", func(n int) bool { return n >= 1 && n <= 32 })
+	c.BundleMaxBytes = integer("BUNDLE_MAX_BYTES", "8388608", "a size in bytes of at least 65536", func(n int) bool { return n >= 64<<10 })
+	switch c.ReportMode {
+	case "default", "vendor":
+	default:
+		errs = append(errs, fmt.Errorf("REPORT_MODE=%q: want default or vendor", c.ReportMode))
+	}
+	if c.IstioNamespace != "" && len(validation.IsDNS1123Label(c.IstioNamespace)) > 0 {
+		errs = append(errs, fmt.Errorf("ISTIO_NAMESPACE=%q: not a namespace name", c.IstioNamespace))
+	}
+	if c.IstioRevision != "" && !validLabelValue(c.IstioRevision) {
+		errs = append(errs, fmt.Errorf("ISTIO_REVISION=%q: not a revision name (a label value)", c.IstioRevision))
+	}
 	switch c.ClusterMode {
 	case ClusterKind, ClusterExisting:
 	default:

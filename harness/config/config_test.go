@@ -81,3 +81,97 @@ func TestEveryVariableIsInTheREADME(t *testing.T) {
 		}
 	}
 }
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := t.TempDir() + "/ambient-e2e.yaml"
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigFilePrecedence(t *testing.T) {
+	p := writeFile(t, `
+clusterMode: existing
+meshMode: preinstalled
+istioVersion: "1.30"
+policyTimeout: 45s
+keepCluster: true
+procs: 2
+implementation:
+  organization: Example Mesh Co
+  contact: mesh@example.org
+`)
+	c, err := Load(p, lookup(map[string]string{"POLICY_TIMEOUT": "20s", "MESH_MODE": "  ", "HOME": "/h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClusterMode != ClusterExisting || c.IstioVersion != "1.30" || !c.KeepCluster || c.Procs != 2 {
+		t.Errorf("file values not applied: %+v", c)
+	}
+	if c.PolicyTimeout != 20*time.Second {
+		t.Errorf("the environment must override the file: POLICY_TIMEOUT=%s", c.PolicyTimeout)
+	}
+	if c.MeshMode != MeshPreinstalled {
+		t.Errorf("a blank variable must not override the file: MESH_MODE=%s", c.MeshMode)
+	}
+	if c.Implementation.Organization != "Example Mesh Co" || c.Implementation.Contact != "mesh@example.org" {
+		t.Errorf("implementation block: %+v", c.Implementation)
+	}
+	for name, want := range map[string]string{
+		"POLICY_TIMEOUT": SourceEnv, "CLUSTER_MODE": "file " + p, "MESH_MODE": "file " + p,
+		"IMPLEMENTATION_ORGANIZATION": "file " + p, "READY_TIMEOUT": SourceDefault,
+	} {
+		if got := c.Sources[name]; got != want {
+			t.Errorf("source of %s = %q, want %q", name, got, want)
+		}
+	}
+	if c.Values["POLICY_TIMEOUT"] != "20s" || c.Values["READY_TIMEOUT"] != "3m" {
+		t.Errorf("values: %v", c.Values)
+	}
+}
+
+func TestConfigFileErrorsNameTheProblem(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown keys", "clustermode: kind\nbogus: 1\n", []string{
+			`unknown key "clustermode" (did you mean "clusterMode"?)`, `unknown key "bogus"`}},
+		{"a version that YAML reads as a number", "istioVersion: 1.30\n", []string{
+			`istioVersion: want a string, got a number (YAML reads it as 1.3): quote the value`}},
+		{"a duration as a number", "readyTimeout: 5\n", []string{`readyTimeout: want a duration string such as "90s"`}},
+		{"a switch as a word", "keepCluster: maybe\n", []string{`keepCluster: want true or false, got "maybe"`}},
+		{"a count as a string", "procs: four\n", []string{`procs: want an integer, got the string "four"`}},
+		{"an unknown implementation field", "implementation:\n  company: x\n", []string{`unknown key "implementation.company"`}},
+		{"not a mapping", "- a\n- b\n", []string{"want a mapping of settings"}},
+		{"not YAML", "a: [\n", []string{"is not YAML"}},
+		{"a valid type with an invalid value", "clusterMode: minikube\n", []string{`CLUSTER_MODE="minikube"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, tc.body), lookup(nil))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	if _, err := Load("/nonexistent/ambient-e2e.yaml", lookup(nil)); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestEveryVariableHasAKeyAndKind(t *testing.T) {
+	keys := map[string]bool{}
+	for _, v := range Variables {
+		if v.Key == "" || v.Kind == "" || keys[v.Key] {
+			t.Errorf("%s: key %q kind %q (keys must be set and unique)", v.Name, v.Key, v.Kind)
+		}
+		keys[v.Key] = true
+	}
+}
