@@ -1,6 +1,10 @@
 package evidence
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Texts of authorization denials, from ztunnel src/proxy.rs
 // (AuthorizationRejectionError and Error) and src/proxy/h2/client.rs.
@@ -121,4 +125,93 @@ func PolicyUpdateClose(e AccessEntry) (PolicyClose, bool) {
 		pc.Dst = rest
 	}
 	return pc, true
+}
+
+// DenyExpectation describes connections the destination ztunnel must have
+// refused because of authorization policy.
+type DenyExpectation struct {
+	// SrcIP and DstIP are the client and server pod IPs; the line's src.addr
+	// and effective destination (dst.hbone_addr for HBONE, dst.addr for a
+	// plaintext connection through inbound passthrough) must match them.
+	SrcIP, DstIP string
+	// Reason is what DenyReason must start with: ReasonNotAllowed, or
+	// ReasonExplicitlyDeniedPrefix + "<ns>/<name>". "" accepts any policy
+	// rejection (but never a connection refused for another cause).
+	Reason string
+	// Connections is the minimum number of refused connections (≥ 1).
+	Connections int
+}
+
+// CheckDenied checks a destination ztunnel's access log for at least
+// exp.Connections inbound "connection complete" lines from exp.SrcIP to
+// exp.DstIP that ended with a policy rejection carrying exp.Reason
+// (ztunnel src/proxy/inbound.rs and inbound_passthrough.rs record
+// AuthorizationPolicyDenied with the error "connection closed due to policy
+// rejection: <reason>", src/proxy.rs). A client that saw a reset proves
+// only that something reset it; this line proves it was the policy. The
+// error says what the pair's lines showed instead.
+func CheckDenied(entries []AccessEntry, exp DenyExpectation) error {
+	want := max(exp.Connections, 1)
+	var denied, allowed, other int
+	var lastOther, lastAllowed *AccessEntry
+	for i := range entries {
+		e := entries[i]
+		if e.Target != AccessTarget || e.Message != MsgConnectionComplete || e.Direction() != DirectionInbound ||
+			hostOf(e.SrcAddr()) != exp.SrcIP || hostOf(e.TargetAddr()) != exp.DstIP {
+			continue
+		}
+		reason, isDeny := DenyReason(e)
+		switch {
+		case isDeny && strings.HasPrefix(reason, exp.Reason) && reason != ReasonPolicyChange:
+			denied++
+		case e.Error() == "":
+			allowed++
+			lastAllowed = &entries[i]
+		default:
+			other++
+			lastOther = &entries[i]
+		}
+	}
+	if denied >= want {
+		return nil
+	}
+	what := "a policy rejection"
+	if exp.Reason != "" {
+		what = fmt.Sprintf("%q", ReasonPolicyRejectionPrefix+exp.Reason)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the destination ztunnel logged %d inbound connections from %s to %s refused with %s, want ≥ %d",
+		denied, exp.SrcIP, exp.DstIP, what, want)
+	if allowed > 0 {
+		fmt.Fprintf(&b, "; %d were allowed, e.g. %s", allowed, summarize(*lastAllowed))
+	}
+	if other > 0 {
+		fmt.Fprintf(&b, "; %d ended with another error, e.g. %s", other, summarize(*lastOther))
+	}
+	if allowed+other == 0 {
+		b.WriteString("; it logged no connection of this pair at all")
+	}
+	return errors.New(b.String())
+}
+
+// CheckPolicyClosed checks a ztunnel's log (all targets, not only access
+// lines) for the PolicyWatcher's line saying it closed the connection from
+// srcIP to dstIP because a policy update no longer allows it.
+func CheckPolicyClosed(entries []AccessEntry, srcIP, dstIP string) error {
+	var others []string
+	for _, e := range entries {
+		pc, ok := PolicyUpdateClose(e)
+		if !ok {
+			continue
+		}
+		if hostOf(pc.Src) == srcIP && hostOf(pc.Dst) == dstIP {
+			return nil
+		}
+		others = append(others, pc.Src+"->"+pc.Dst)
+	}
+	msg := fmt.Sprintf("no %q line for a connection %s -> %s", "connection … closed because it's no longer allowed after a policy update", srcIP, dstIP)
+	if len(others) > 0 {
+		msg += fmt.Sprintf(" (it closed other connections: %s)", strings.Join(others, ", "))
+	}
+	return errors.New(msg)
 }

@@ -1,6 +1,9 @@
 package evidence
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func mustParse(t *testing.T, line string) AccessEntry {
 	t.Helper()
@@ -87,4 +90,68 @@ func TestPolicyUpdateClose(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckDenied(t *testing.T) {
+	const outsider, client, server = "10.244.1.12", "10.244.1.7", "10.244.2.9"
+	twice := func(line string) []string { return []string{line, strings.Replace(line, ":16:", ":17:", 1)} }
+	tests := []struct {
+		name    string
+		lines   []string
+		exp     DenyExpectation
+		wantErr []string
+	}{
+		{"HBONE client refused by an ALLOW", []string{denyNotAllowedLine}, DenyExpectation{SrcIP: client, DstIP: server, Reason: ReasonNotAllowed}, nil},
+		{"plaintext client refused through passthrough", []string{plaintextInboundLine, denyPlaintextLine}, DenyExpectation{SrcIP: outsider, DstIP: server, Reason: ReasonNotAllowed}, nil},
+		{"STRICT's static DENY", []string{denyStrictLine}, DenyExpectation{SrcIP: outsider, DstIP: server,
+			Reason: ReasonExplicitlyDeniedPrefix + "istio-system/istio_converted_static_strict"}, nil},
+		{"explicit DENY by name", []string{denyExplicitLine}, DenyExpectation{SrcIP: client, DstIP: server, Reason: ReasonExplicitlyDeniedPrefix + "app/deny-client"}, nil},
+		{"any policy reason", []string{denyExplicitLine}, DenyExpectation{SrcIP: client, DstIP: server}, nil},
+		{"several connections", twice(denyPlaintextLine), DenyExpectation{SrcIP: outsider, DstIP: server, Reason: ReasonNotAllowed, Connections: 2}, nil},
+		{"too few", []string{denyPlaintextLine}, DenyExpectation{SrcIP: outsider, DstIP: server, Reason: ReasonNotAllowed, Connections: 2}, []string{
+			`logged 1 inbound connections from 10.244.1.12 to 10.244.2.9 refused with "connection closed due to policy rejection: allow policies exist, but none allowed", want ≥ 2`,
+		}},
+		{"allowed instead", []string{plaintextInboundLine}, DenyExpectation{SrcIP: outsider, DstIP: server, Reason: ReasonNotAllowed}, []string{
+			"logged 0 inbound connections", "1 were allowed, e.g. [info access",
+		}},
+		{"the other policy", []string{denyExplicitLine}, DenyExpectation{SrcIP: client, DstIP: server, Reason: ReasonNotAllowed}, []string{
+			"1 ended with another error", "explicitly denied by: app/deny-client",
+		}},
+		{"another client's deny does not count", []string{denyPlaintextLine}, DenyExpectation{SrcIP: client, DstIP: server, Reason: ReasonNotAllowed}, []string{
+			"it logged no connection of this pair at all",
+		}},
+		{"the source side's 401 is not the destination's proof", []string{deny401OutboundLine}, DenyExpectation{SrcIP: client, DstIP: server}, []string{
+			"no connection of this pair",
+		}},
+		{"a close after a policy change is not a refusal", []string{policyChangeAccessLine}, DenyExpectation{SrcIP: client, DstIP: server}, []string{
+			"1 ended with another error",
+		}},
+		{"an error other than policy", []string{strings.Replace(denyNotAllowedLine, "connection closed due to policy rejection: allow policies exist, but none allowed", "connection reset by peer", 1)},
+			DenyExpectation{SrcIP: client, DstIP: server}, []string{"ended with another error", "connection reset by peer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entries, err := ParseLog(strings.NewReader(strings.Join(tt.lines, "\n") + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantErrContaining(t, CheckDenied(entries, tt.exp), tt.wantErr)
+		})
+	}
+}
+
+func TestCheckPolicyClosed(t *testing.T) {
+	entries, err := ParseLog(strings.NewReader(strings.Join([]string{xdsLine, policyCloseLine, policyChangeAccessLine, policyCloseJSON}, "\n") + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPolicyClosed(entries, "10.244.1.7", "10.244.2.9"); err != nil {
+		t.Fatal(err)
+	}
+	err = CheckPolicyClosed(entries, "10.244.1.99", "10.244.2.9")
+	wantErrContaining(t, err, []string{"no \"connection … closed because it's no longer allowed after a policy update\" line for a connection 10.244.1.99 -> 10.244.2.9",
+		"it closed other connections: 10.244.1.7:51400->10.244.2.9:8080"})
+	// The access line of the closed connection alone is not the watcher's line.
+	only, _ := ParseLog(strings.NewReader(policyChangeAccessLine + "\n"))
+	wantErrContaining(t, CheckPolicyClosed(only, "10.244.1.7", "10.244.2.9"), []string{"no \"connection"})
 }

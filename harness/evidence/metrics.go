@@ -69,6 +69,10 @@ const (
 	SecurityMutualTLS = "mutual_tls"
 	// SecurityUnknown is connection_security_policy for plaintext connections.
 	SecurityUnknown = "unknown"
+	// ResponseFlagDeny is response_flags of a connection authorization
+	// policy denied (ztunnel src/proxy/metrics.rs@release-1.29
+	// ResponseFlags::AuthorizationPolicyDenied).
+	ResponseFlagDeny = "DENY"
 	// ValueUnknown is ztunnel's value for any label it cannot fill
 	// (src/metrics.rs DefaultedUnknown).
 	ValueUnknown = "unknown"

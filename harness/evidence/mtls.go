@@ -19,6 +19,19 @@ type MTLSExpectation struct {
 	SrcIdentity, DstIdentity string
 	// ServerPort is the server's real (container) port; 0 matches any.
 	ServerPort int
+	// SrcIP is the client pod's IP, the host of src.addr on both sides:
+	// ztunnel runs in the client pod's network namespace, so its outbound
+	// and the HBONE connection it opens both come from the pod IP (ztunnel
+	// src/proxy/outbound.rs, src/proxy/inbound.rs). Two clients with the same
+	// identity (another spec, or the same spec's other placement) are told
+	// apart by it. "" matches any, which only a unit test should want.
+	SrcIP string
+	// DstIP is the server pod's IP, the host of the effective destination
+	// (dst.hbone_addr, or dst.addr for plaintext); "" matches any.
+	DstIP string
+	// SrcWorkload is the client's workload name as ztunnel's metrics label it
+	// (source_workload: the Deployment's name); "" matches any.
+	SrcWorkload string
 	// Connections is the minimum number of connections; values below 1 mean 1.
 	Connections int
 }
@@ -71,6 +84,8 @@ func accessCriteria(exp MTLSExpectation, dir string) []criterion {
 		eq(FieldDstIdentity, exp.DstIdentity, AccessEntry.DstIdentity),
 		port(FieldDstAddr, HBONEPort, AccessEntry.DstAddr),
 		port(FieldDstHBONEAddr, exp.ServerPort, AccessEntry.DstHBONEAddr),
+		eq(FieldSrcAddr+" host", exp.SrcIP, func(e AccessEntry) string { return hostOf(e.SrcAddr()) }),
+		eq("destination host", exp.DstIP, func(e AccessEntry) string { return hostOf(e.TargetAddr()) }),
 	}
 }
 
@@ -105,7 +120,7 @@ func checkAccess(entries []AccessEntry, exp MTLSExpectation, dir string) error {
 			errored = append(errored, e)
 			continue
 		}
-		if e.Message == complete && e.Direction() == dir && !e.IsMTLS() &&
+		if e.Message == complete && e.Direction() == dir && !e.IsMTLS() && exp.samePair(e) &&
 			(exp.ServerPort == 0 || portOf(e.DstAddr()) == serverPort) &&
 			(dstNS == "" || e.Fields[FieldDstNamespace] == "" || e.Fields[FieldDstNamespace] == dstNS) {
 			plaintext = append(plaintext, e)
@@ -141,6 +156,14 @@ func checkAccess(entries []AccessEntry, exp MTLSExpectation, dir string) error {
 			len(plaintext), complete, dir, portOf(last.DstAddr()), summarize(last))
 	}
 	return fmt.Errorf("%s", b.String())
+}
+
+// samePair says whether a line is between exp's client and server pods, as
+// far as exp names them: a plaintext line of another pair is no hint about
+// this one.
+func (exp MTLSExpectation) samePair(e AccessEntry) bool {
+	return (exp.SrcIP == "" || hostOf(e.SrcAddr()) == exp.SrcIP) &&
+		(exp.DstIP == "" || hostOf(e.TargetAddr()) == exp.DstIP)
 }
 
 func describeCriteria(cs []criterion) string {
@@ -190,7 +213,7 @@ func summarize(e AccessEntry) string {
 
 // CheckMetricDelta requires istio_tcp_connections_opened_total{reporter,
 // connection_security_policy="mutual_tls", source_principal,
-// destination_principal} to have grown by at least exp.Connections between
+// destination_principal, source_workload} to have grown by at least exp.Connections between
 // two scrapes of the same ztunnel pod. reporter is "source" on the client
 // node's ztunnel and "destination" on the server node's. Principal labels
 // carry the full "spiffe://" URI (ztunnel src/identity/manager.rs). When
@@ -206,6 +229,9 @@ func CheckMetricDelta(before, after Metrics, reporter string, exp MTLSExpectatio
 	if exp.DstIdentity != "" {
 		match[LabelDestinationPrincipal] = exp.DstIdentity
 	}
+	if exp.SrcWorkload != "" {
+		match[LabelSourceWorkload] = exp.SrcWorkload
+	}
 	d := Delta(before, after, MetricTCPOpened, match)
 	if d >= float64(exp.Connections) {
 		return nil
@@ -218,6 +244,9 @@ func CheckMetricDelta(before, after Metrics, reporter string, exp MTLSExpectatio
 	plain := map[string]string{LabelReporter: reporter, LabelConnectionSecurityPolicy: SecurityUnknown}
 	if exp.DstIdentity != "" {
 		plain[LabelDestinationPrincipal] = exp.DstIdentity
+	}
+	if exp.SrcWorkload != "" {
+		plain[LabelSourceWorkload] = exp.SrcWorkload
 	}
 	if pd := Delta(before, after, MetricTCPOpened, plain); pd > 0 {
 		fmt.Fprintf(&b, "; traffic was plaintext: %s%s grew by %g", MetricTCPOpened, formatMatch(plain), pd)

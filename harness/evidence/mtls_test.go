@@ -82,6 +82,52 @@ func TestCheckPlaintextNotBlamedOnOtherNamespace(t *testing.T) {
 	}
 }
 
+// TestCheckScopedToThePair: two clients with the same identity (the
+// same-node and the cross-node placement of one spec, both with SA
+// "client") must not count for each other, and another pair's plaintext is
+// no hint about this one (audit findings 3 and the misleading hints).
+func TestCheckScopedToThePair(t *testing.T) {
+	const sameNodeClient = "10.244.2.20"
+	other := strings.NewReplacer("src.addr=10.244.1.7:51234", "src.addr="+sameNodeClient+":40000").Replace(outboundLine)
+	otherInbound := strings.NewReplacer("src.addr=10.244.1.7:51234", "src.addr="+sameNodeClient+":40000").Replace(inboundLine)
+	cross := clientToServer
+	cross.SrcIP, cross.DstIP = "10.244.1.7", "10.244.2.9"
+	same := clientToServer
+	same.SrcIP, same.DstIP = sameNodeClient, "10.244.2.9"
+	twoCross := cross
+	twoCross.Connections = 2
+	wrongServer := cross
+	wrongServer.DstIP = "10.244.2.99"
+
+	tests := []struct {
+		name    string
+		check   func([]AccessEntry, MTLSExpectation) error
+		lines   []string
+		exp     MTLSExpectation
+		wantErr []string
+	}{
+		{"the pair's own line counts", CheckOutbound, []string{outboundLine, other}, cross, nil},
+		{"inbound by client IP", CheckInbound, []string{otherInbound, inboundLine}, cross, nil},
+		{"another client's line does not count", CheckOutbound, []string{other}, cross, []string{
+			`src.addr host="10.244.1.7"`, `differs in src.addr host (got "10.244.2.20", want "10.244.1.7")`,
+		}},
+		{"another client's inbound line does not count", CheckInbound, []string{inboundLine}, same, []string{`differs in src.addr host`}},
+		{"the other placement cannot make up the count", CheckOutbound, []string{outboundLine, other}, twoCross, []string{`only 1 "connection complete" line`}},
+		{"another server", CheckOutbound, []string{outboundLine}, wrongServer, []string{`differs in destination host (got "10.244.2.9", want "10.244.2.99")`}},
+		{"another pair's plaintext is no hint", CheckOutbound, []string{plaintextOutboundLine}, same, []string{`no "connection complete" line`}},
+		{"this pair's plaintext is the hint", CheckOutbound, []string{plaintextOutboundLine}, cross, []string{"traffic was plaintext: 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.check(parseLog(t, tt.lines...), tt.exp)
+			wantErrContaining(t, err, tt.wantErr)
+			if tt.name == "another pair's plaintext is no hint" && err != nil && strings.Contains(err.Error(), "plaintext") {
+				t.Errorf("blamed another pair's plaintext: %v", err)
+			}
+		})
+	}
+}
+
 func TestCheckMetricDelta(t *testing.T) {
 	parse := func(body string) Metrics {
 		t.Helper()
@@ -118,6 +164,10 @@ func TestCheckMetricDelta(t *testing.T) {
 			`source_principal="unknown"`,
 		}},
 		{"wrong reporter", parse(ztunnelScrape(5, 4, 1)), ReporterDestination, clientToServer, []string{`no istio_tcp_connections_opened_total series with reporter="destination" grew`}},
+		{"the client's workload grew", parse(ztunnelScrape(5, 4, 1)), ReporterSource, MTLSExpectation{SrcIdentity: clientSA, DstIdentity: serverSA, SrcWorkload: "client"}, nil},
+		{"another workload with the same identity", parse(ztunnelScrape(5, 4, 1)), ReporterSource, MTLSExpectation{SrcIdentity: clientSA, DstIdentity: serverSA, SrcWorkload: "client-same"}, []string{
+			`source_workload="client-same"} grew by 0`,
+		}},
 		{"nothing grew", base, ReporterSource, clientToServer, []string{"grew by 0", "is this the right node's ztunnel?"}},
 		{"counter reset", parse(ztunnelScrape(1, 0, 0)), ReporterSource, clientToServer, []string{"grew by -3", "did the ztunnel pod restart"}},
 		{"other principals grew", parse(ztunnelScrape(6, 4, 1)), ReporterSource, MTLSExpectation{SrcIdentity: clientSA, DstIdentity: SPIFFE("", "app", "other")}, []string{
