@@ -23,19 +23,84 @@ import (
 
 // Names of Istio's ambient components (istio manifests; facts §1.1).
 const (
-	Namespace = "istio-system"
-	Istiod    = "istiod"
-	Ztunnel   = "ztunnel"
-	CNI       = "istio-cni-node"
+	// DefaultNamespace is where istioctl and the Helm docs install Istio.
+	DefaultNamespace = "istio-system"
+	Istiod           = "istiod"
+	Ztunnel          = "ztunnel"
+	CNI              = "istio-cni-node"
+	// RevisionLabel is on istiod's Deployment: the revision, or "default"
+	// for an install without one (istio-discovery templates/deployment.yaml
+	// @1.30.3: `istio.io/rev: {{ .Values.revision | default "default" }}`).
+	RevisionLabel = "istio.io/rev"
 )
 
-// IstiodReady waits until Deployment istiod is available with all replicas ready.
-func IstiodReady(ctx context.Context, k *kube.Kube, timeout time.Duration) error {
+// ControlPlane says where the mesh's control plane lives: its namespace
+// (ISTIO_NAMESPACE) and revision (ISTIO_REVISION, "" for none). istiod's
+// Deployment is istiod-<rev> and its mesh config ConfigMap istio-<rev> when
+// there is a revision (istio-discovery templates/deployment.yaml and
+// configmap.yaml @1.30.3).
+type ControlPlane struct {
+	Namespace string
+	Revision  string
+}
+
+// IstiodName is the name of istiod's Deployment.
+func (c ControlPlane) IstiodName() string {
+	if c.Revision == "" {
+		return Istiod
+	}
+	return Istiod + "-" + c.Revision
+}
+
+// MeshConfigMap is the name of the ConfigMap istiod reads its mesh config from.
+func (c ControlPlane) MeshConfigMap() string {
+	if c.Revision == "" {
+		return "istio"
+	}
+	return "istio-" + c.Revision
+}
+
+// DiscoverRevision reads the revision of the istiod Deployment(s) in
+// namespace from their istio.io/rev label: "" for the default revision or
+// when there is no istiod (the install specs then say so). With several
+// revisions installed (a canary upgrade) the default one is taken if there
+// is one; otherwise ISTIO_REVISION must choose, and the error lists them.
+func DiscoverRevision(ctx context.Context, k *kube.Kube, namespace string) (string, error) {
+	var l appsv1.DeploymentList
+	if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithLabelSelector("app="+Istiod)); err != nil {
+		return "", fmt.Errorf("listing istiod Deployments in %s: %w", namespace, err)
+	}
+	return revisionOf(namespace, l.Items)
+}
+
+// revisionOf picks the revision to judge among istiod Deployments.
+func revisionOf(namespace string, istiods []appsv1.Deployment) (string, error) {
+	var revs []string
+	for _, d := range istiods {
+		rev := d.Labels[RevisionLabel]
+		if rev == "" || rev == "default" {
+			return "", nil
+		}
+		revs = append(revs, rev)
+	}
+	switch len(revs) {
+	case 0:
+		return "", nil
+	case 1:
+		return revs[0], nil
+	}
+	sort.Strings(revs)
+	return "", fmt.Errorf("istiod runs in %d revisions in %s (%s) and none is the default: set ISTIO_REVISION to the one to judge",
+		len(revs), namespace, strings.Join(revs, ", "))
+}
+
+// IstiodReady waits until istiod's Deployment is available with all replicas ready.
+func IstiodReady(ctx context.Context, k *kube.Kube, cp ControlPlane, timeout time.Duration) error {
 	return wait.For(ctx, "istiod to be ready", timeout, func(ctx context.Context) (bool, string, error) {
 		var d appsv1.Deployment
-		err := k.Res().Get(ctx, Istiod, Namespace, &d)
+		err := k.Res().Get(ctx, cp.IstiodName(), cp.Namespace, &d)
 		if apierrors.IsNotFound(err) {
-			return false, "", wait.Permanent(fmt.Errorf("no istiod: Deployment %s/%s not found", Namespace, Istiod))
+			return false, "", wait.Permanent(fmt.Errorf("no istiod: Deployment %s/%s not found", cp.Namespace, cp.IstiodName()))
 		}
 		if err != nil {
 			return false, "", err
@@ -143,13 +208,13 @@ func tolerationMatches(tol *corev1.Toleration, taint *corev1.Taint) bool {
 
 // DaemonSetOnEveryNode waits until DaemonSet name has exactly one ready pod
 // on every node it must run on, and returns the last coverage seen.
-func DaemonSetOnEveryNode(ctx context.Context, k *kube.Kube, name string, timeout time.Duration) (NodeCoverage, error) {
+func DaemonSetOnEveryNode(ctx context.Context, k *kube.Kube, namespace, name string, timeout time.Duration) (NodeCoverage, error) {
 	var cov NodeCoverage
 	err := wait.For(ctx, name+" to have one ready pod per node", timeout, func(ctx context.Context) (bool, string, error) {
 		var ds appsv1.DaemonSet
-		err := k.Res().Get(ctx, name, Namespace, &ds)
+		err := k.Res().Get(ctx, name, namespace, &ds)
 		if apierrors.IsNotFound(err) {
-			return false, "", wait.Permanent(fmt.Errorf("no %s: DaemonSet %s/%s not found", name, Namespace, name))
+			return false, "", wait.Permanent(fmt.Errorf("no %s: DaemonSet %s/%s not found", name, namespace, name))
 		}
 		if err != nil {
 			return false, "", err
@@ -163,7 +228,7 @@ func DaemonSetOnEveryNode(ctx context.Context, k *kube.Kube, name string, timeou
 			return false, "", wait.Permanent(err)
 		}
 		var pods corev1.PodList
-		if err := k.Res().WithNamespace(Namespace).List(ctx, &pods, resources.WithLabelSelector(sel.String())); err != nil {
+		if err := k.Res().WithNamespace(namespace).List(ctx, &pods, resources.WithLabelSelector(sel.String())); err != nil {
 			return false, "", err
 		}
 		cov = Coverage(&ds, nodes.Items, pods.Items)
@@ -174,18 +239,18 @@ func DaemonSetOnEveryNode(ctx context.Context, k *kube.Kube, name string, timeou
 
 // ComponentImages returns the container image of each ambient component
 // (istiod, ztunnel, istio-cni-node), or an error naming what is missing.
-func ComponentImages(ctx context.Context, k *kube.Kube) (map[string]string, error) {
+func ComponentImages(ctx context.Context, k *kube.Kube, cp ControlPlane) (map[string]string, error) {
 	out := map[string]string{}
 	var errs []error
 	var d appsv1.Deployment
-	if err := k.Res().Get(ctx, Istiod, Namespace, &d); err != nil {
+	if err := k.Res().Get(ctx, cp.IstiodName(), cp.Namespace, &d); err != nil {
 		errs = append(errs, fmt.Errorf("no istiod: %w", err))
 	} else {
 		out[Istiod] = firstImage(d.Spec.Template.Spec)
 	}
 	for _, name := range []string{Ztunnel, CNI} {
 		var ds appsv1.DaemonSet
-		if err := k.Res().Get(ctx, name, Namespace, &ds); err != nil {
+		if err := k.Res().Get(ctx, name, cp.Namespace, &ds); err != nil {
 			errs = append(errs, fmt.Errorf("no %s: %w", name, err))
 			continue
 		}
@@ -201,10 +266,16 @@ func firstImage(spec corev1.PodSpec) string {
 	return spec.Containers[0].Image
 }
 
-// ImageVersion extracts the Istio release from an image reference:
-// docker.io/istio/ztunnel:1.30.8-distroless → 1.30.8. Vendor suffixes after
-// the version ("-solo", "-fips") are dropped with the variant.
-func ImageVersion(image string) string {
+// RunsVersion says whether an image runs Istio version want: its tag is
+// want itself or want followed by "-" and a variant or vendor suffix
+// ("1.30.8-distroless", "1.32-dev-distroless", "1.30.8-solo"); "1.30.80"
+// does not run 1.30.8.
+func RunsVersion(image, want string) bool {
+	tag := imageTag(image)
+	return want != "" && (tag == want || strings.HasPrefix(tag, want+"-"))
+}
+
+func imageTag(image string) string {
 	if i := strings.IndexByte(image, '@'); i >= 0 {
 		image = image[:i]
 	}
@@ -213,9 +284,18 @@ func ImageVersion(image string) string {
 	if colon < 0 || colon < slash {
 		return ""
 	}
-	tag := image[colon+1:]
-	if i := strings.IndexByte(tag, '-'); i >= 0 {
-		tag = tag[:i]
+	return image[colon+1:]
+}
+
+// ImageVersion is the Istio version an image tag names, for reports: the
+// tag without Istio's image variant suffix ("-distroless", "-debug"; the
+// ambient profile sets global.variant distroless): docker.io/istio/ztunnel:
+// 1.30.8-distroless → 1.30.8, localhost/istio/pilot:1.32-dev-distroless →
+// 1.32-dev. A vendor suffix is kept (1.29.6-solo); RunsVersion judges it.
+func ImageVersion(image string) string {
+	tag := imageTag(image)
+	for _, variant := range []string{"-distroless", "-debug"} {
+		tag = strings.TrimSuffix(tag, variant)
 	}
 	return tag
 }

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -84,12 +85,89 @@ func TestImageVersion(t *testing.T) {
 	for in, want := range map[string]string{
 		"docker.io/istio/ztunnel:1.30.8-distroless":           "1.30.8",
 		"docker.io/istio/pilot:1.31.4":                        "1.31.4",
-		"registry.example:5000/istio/install-cni:1.29.6-solo": "1.29.6",
+		"registry.example:5000/istio/install-cni:1.29.6-solo": "1.29.6-solo",
 		"gcr.io/x/pilot:1.30.8@sha256:abc":                    "1.30.8",
+		"localhost/istio/pilot:1.32-dev-distroless":           "1.32-dev",
 		"localhost:5000/pilot":                                "",
 	} {
 		if got := ImageVersion(in); got != want {
 			t.Errorf("ImageVersion(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRunsVersion(t *testing.T) {
+	for _, tc := range []struct {
+		image, want string
+		ok          bool
+	}{
+		{"docker.io/istio/ztunnel:1.30.8-distroless", "1.30.8", true},
+		{"docker.io/istio/pilot:1.31.4", "1.31.4", true},
+		{"registry.example:5000/istio/install-cni:1.29.6-solo", "1.29.6", true},
+		{"gcr.io/x/pilot:1.30.8@sha256:abc", "1.30.8", true},
+		{"localhost/istio/pilot:1.32-dev-distroless", "1.32-dev", true},
+		{"docker.io/istio/pilot:1.30.80", "1.30.8", false},
+		{"docker.io/istio/pilot:1.30.8", "1.30", false},
+		{"docker.io/istio/pilot:1.31.4", "1.30.8", false},
+		{"localhost:5000/pilot", "1.30.8", false},
+		{"docker.io/istio/pilot:1.30.8", "", false},
+	} {
+		if got := RunsVersion(tc.image, tc.want); got != tc.ok {
+			t.Errorf("RunsVersion(%q, %q) = %v, want %v", tc.image, tc.want, got, tc.ok)
+		}
+	}
+}
+
+func TestControlPlaneNames(t *testing.T) {
+	for _, tc := range []struct {
+		cp                 ControlPlane
+		istiod, configMap string
+	}{
+		{ControlPlane{Namespace: DefaultNamespace}, "istiod", "istio"},
+		{ControlPlane{Namespace: "istio-system", Revision: "canary"}, "istiod-canary", "istio-canary"},
+	} {
+		if got := tc.cp.IstiodName(); got != tc.istiod {
+			t.Errorf("%+v IstiodName = %q, want %q", tc.cp, got, tc.istiod)
+		}
+		if got := tc.cp.MeshConfigMap(); got != tc.configMap {
+			t.Errorf("%+v MeshConfigMap = %q, want %q", tc.cp, got, tc.configMap)
+		}
+	}
+}
+
+func TestRevisionOf(t *testing.T) {
+	istiod := func(rev string) appsv1.Deployment {
+		d := appsv1.Deployment{}
+		d.Labels = map[string]string{"app": "istiod"}
+		if rev != "" {
+			d.Labels[RevisionLabel] = rev
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name    string
+		in      []appsv1.Deployment
+		want    string
+		wantErr string
+	}{
+		{"no istiod", nil, "", ""},
+		{"default install", []appsv1.Deployment{istiod("default")}, "", ""},
+		{"label missing", []appsv1.Deployment{istiod("")}, "", ""},
+		{"one revision", []appsv1.Deployment{istiod("ambient")}, "ambient", ""},
+		{"canary next to the default", []appsv1.Deployment{istiod("canary"), istiod("default")}, "", ""},
+		{"two revisions, no default", []appsv1.Deployment{istiod("1-31"), istiod("1-30")}, "", "istiod runs in 2 revisions in istio-system (1-30, 1-31) and none is the default: set ISTIO_REVISION"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := revisionOf("istio-system", tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("revisionOf = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }

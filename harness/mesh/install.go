@@ -118,11 +118,11 @@ func Install(ctx context.Context, istioctl string, t Target, workDir string, o I
 }
 
 // Uninstall removes everything istioctl installed, then the namespace.
-func Uninstall(ctx context.Context, istioctl string, k *kube.Kube, timeout time.Duration, out io.Writer) error {
+func Uninstall(ctx context.Context, istioctl string, k *kube.Kube, namespace string, timeout time.Duration, out io.Writer) error {
 	if err := Istioctl(ctx, istioctl, TargetOf(k), timeout, out, "uninstall", "--purge", "-y"); err != nil {
 		return err
 	}
-	return k.DeleteNamespace(ctx, Namespace, timeout)
+	return k.DeleteNamespace(ctx, namespace, timeout)
 }
 
 func lastLines(s string, n int) string {

@@ -254,10 +254,3 @@ func TestRemoveProvider(t *testing.T) {
 	}
 }
 
-func TestConfigMapName(t *testing.T) {
-	for rev, want := range map[string]string{"": "istio", "1-24": "istio-1-24", "canary": "istio-canary"} {
-		if got := ConfigMapName(rev); got != want {
-			t.Errorf("ConfigMapName(%q) = %q, want %q", rev, got, want)
-		}
-	}
-}

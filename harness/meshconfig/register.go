@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,15 +15,6 @@ import (
 
 // MeshKey is the ConfigMap data key that holds the mesh config YAML.
 const MeshKey = "mesh"
-
-// ConfigMapName is the name of istiod's mesh config ConfigMap for a
-// revision: "istio" without one, "istio-<revision>" with one.
-func ConfigMapName(revision string) string {
-	if revision = strings.TrimSpace(revision); revision == "" {
-		return "istio"
-	}
-	return "istio-" + revision
-}
 
 // Register adds p to the mesh config in ConfigMap namespace/configMap (see
 // AddProvider), which istiod picks up without a restart. The returned

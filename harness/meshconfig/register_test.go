@@ -199,7 +199,7 @@ func TestRegisterAlreadyThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.set("istio-system", "istio-canary", map[string]string{MeshKey: mesh})
-	restore, err := Register(ctx, k, "istio-system", ConfigMapName("canary"), sample)
+	restore, err := Register(ctx, k, "istio-system", "istio-canary", sample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,10 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/preflight"
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/versions"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+	"github.com/ambient-e2e/ambient-e2e/harness/ztunnel"
 )
 
 // Shared is what the first Ginkgo process tells the others.
@@ -40,6 +42,8 @@ type Shared struct {
 	IstioVersion   string // exact release the run expects
 	ProbeImage     string
 	ServerVersion  string
+	Mesh           mesh.ControlPlane // where istiod runs and its revision (discovered unless set)
+	ImagePulls     []runinfo.ImagePull
 	Warnings       []string
 }
 
@@ -97,6 +101,10 @@ func Resolve(cfg *config.Config) (versions.Release, string, error) {
 }
 
 func newestPinnedFor(rel versions.Release) (string, error) {
+	kr, err := rel.KubernetesRange()
+	if err != nil {
+		return "", err
+	}
 	imgs, err := clusters.NodeImages()
 	if err != nil {
 		return "", err
@@ -106,8 +114,45 @@ func newestPinnedFor(rel versions.Release) (string, error) {
 			return imgs[i].Kubernetes, nil
 		}
 	}
-	return "", fmt.Errorf("no pinned kind node image is in Istio %s's Kubernetes range %s–%s; set K8S_VERSION or KIND_NODE_IMAGE",
-		rel.Istio, rel.Kubernetes.Min, rel.Kubernetes.Max)
+	return "", fmt.Errorf("no pinned kind node image is in Istio %s's Kubernetes range %s; set K8S_VERSION or KIND_NODE_IMAGE", rel.Istio, kr)
+}
+
+// Describe says in one line which release a run judges.
+func Describe(rel versions.Release) string {
+	gw, kr := rel.GatewayAPI, rel.Kubernetes.String()
+	if gw == "" {
+		gw = "unknown"
+	}
+	if rel.Kubernetes.Min == "" {
+		kr = "unknown"
+	}
+	s := fmt.Sprintf("Istio %s (Gateway API %s, Kubernetes %s)", rel.Istio, gw, kr)
+	switch {
+	case rel.Development:
+		s += ": a development build, not a release"
+	case !rel.Confirmed:
+		s += ": unconfirmed (" + rel.Evidence + ")"
+	}
+	return s
+}
+
+// CheckRelease checks, in seconds and before any cluster work, what an
+// install of rel needs: the Gateway API version to install, and for a
+// release Istio's own sources do not confirm, that its istioctl download
+// exists at all. A given ISTIOCTL (a local build) needs no download.
+func CheckRelease(ctx context.Context, cfg *config.Config, rel versions.Release, log func(string)) error {
+	if cfg.MeshMode != config.MeshInstall {
+		return nil
+	}
+	if _, err := rel.GatewayAPIVersion(); err != nil {
+		return err
+	}
+	if cfg.Istioctl != "" || rel.Confirmed || rel.Development {
+		return nil
+	}
+	log(fmt.Sprintf("Istio %s is unconfirmed: checking that its istioctl release exists (bounded by %s)", rel.Istio, istioctl.DefaultCheckTimeout))
+	return istioctl.CheckPublished(ctx, istioctl.Options{Version: rel.Istio, BaseURL: cfg.DownloadBase},
+		istioctl.CheckOptions{Timeout: istioctl.DefaultCheckTimeout, Unconfirmed: rel.Evidence})
 }
 
 // Preflight runs the host checks for cfg and nodeImage.
@@ -148,7 +193,7 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	if err != nil {
 		return Shared{}, err
 	}
-	sh := Shared{RunID: cfg.RunID, IstioVersion: rel.Istio}
+	sh := Shared{RunID: cfg.RunID, IstioVersion: rel.Istio, Mesh: mesh.ControlPlane{Namespace: cfg.IstioNamespace, Revision: cfg.IstioRevision}}
 	if sh.RunID == "" {
 		sh.RunID = randomID()
 	}
@@ -162,6 +207,9 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	}
 	log("ambient-e2e run " + sh.RunID + "\n" + shown.Summary())
 	log("host checks")
+	if err := CheckRelease(ctx, cfg, rel, log); err != nil {
+		return sh, err
+	}
 	if err := Preflight(ctx, cfg, nodeImage, log); err != nil {
 		return sh, err
 	}
@@ -188,7 +236,7 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	}
 	log("cluster reachable, Kubernetes " + sh.ServerVersion)
 	if minor := minorOf(sh.ServerVersion); minor != "" && !rel.SupportsKubernetes(minor) {
-		w := fmt.Sprintf("Kubernetes %s is outside Istio %s's supported range %s–%s", minor, rel.Minor, rel.Kubernetes.Min, rel.Kubernetes.Max)
+		w := fmt.Sprintf("Kubernetes %s is outside Istio %s's supported range %s", minor, rel.Minor, rel.Kubernetes)
 		sh.Warnings = append(sh.Warnings, w)
 		log("warning: " + w)
 	}
@@ -207,21 +255,41 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	} else {
 		log("MESH_MODE=preinstalled: the suite verifies the mesh and installs nothing")
 	}
+	if sh.Mesh.Revision == "" {
+		rev, err := mesh.DiscoverRevision(ctx, env.Kube, sh.Mesh.Namespace)
+		if err != nil {
+			return sh, err
+		}
+		if rev != "" {
+			log(fmt.Sprintf("Istio revision %q (istiod's %s label; ISTIO_REVISION overrides)", rev, mesh.RevisionLabel))
+		}
+		sh.Mesh.Revision = rev
+	}
 	return sh, nil
 }
 
 func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, log func(string), out io.Writer) error {
-	path, err := istioctl.Ensure(ctx, istioctl.Options{
-		Version: env.Release.Istio, CacheDir: filepath.Join(cfg.CacheDir, "istioctl"), BaseURL: cfg.DownloadBase, Progress: log,
-	})
-	if err != nil {
-		return err
+	path := cfg.Istioctl
+	if path == "" {
+		var err error
+		path, err = istioctl.Ensure(ctx, istioctl.Options{
+			Version: env.Release.Istio, CacheDir: filepath.Join(cfg.CacheDir, "istioctl"), BaseURL: cfg.DownloadBase, Progress: log,
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		log("using ISTIOCTL " + path + " (not downloaded)")
 	}
 	if err := istioctl.Verify(ctx, path, env.Release.Istio); err != nil {
 		return err
 	}
 	sh.Istioctl = path
-	if err := mesh.EnsureGatewayAPI(ctx, env.Kube, env.Release.GatewayAPI, log); err != nil {
+	gw, err := env.Release.GatewayAPIVersion()
+	if err != nil {
+		return err
+	}
+	if err := mesh.EnsureGatewayAPI(ctx, env.Kube, gw, log); err != nil {
 		return err
 	}
 	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
@@ -229,11 +297,11 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 		return err
 	}
 	sh.MeshInstalled = true
-	if err := mesh.IstiodReady(ctx, env.Kube, cfg.ReadyTimeout); err != nil {
+	if err := mesh.IstiodReady(ctx, env.Kube, sh.Mesh, cfg.ReadyTimeout); err != nil {
 		return err
 	}
 	for _, ds := range []string{mesh.Ztunnel, mesh.CNI} {
-		if _, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, ds, cfg.ReadyTimeout); err != nil {
+		if _, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, sh.Mesh.Namespace, ds, cfg.ReadyTimeout); err != nil {
 			return err
 		}
 	}
@@ -262,6 +330,11 @@ func probeImage(ctx context.Context, cfg *config.Config, cl *cluster.Cluster, lo
 		return "", err
 	}
 	return built.Ref, nil
+}
+
+// Ztunnel reads the evidence of the mesh's ztunnels.
+func (e *Env) Ztunnel() ztunnel.Reader {
+	return ztunnel.Reader{Kube: e.Kube, Namespace: e.Shared.Mesh.Namespace}
 }
 
 // Attach builds a process's Env from what the first process shared.
@@ -304,7 +377,7 @@ func Teardown(ctx context.Context, env *Env, out io.Writer) error {
 	}
 	if sh.MeshInstalled && env.Config.UninstallMesh {
 		log("uninstalling Istio (UNINSTALL_MESH=1)")
-		return mesh.Uninstall(ctx, sh.Istioctl, env.Kube, env.Config.InstallTimeout, out)
+		return mesh.Uninstall(ctx, sh.Istioctl, env.Kube, sh.Mesh.Namespace, env.Config.InstallTimeout, out)
 	}
 	return nil
 }

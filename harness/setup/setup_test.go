@@ -22,7 +22,7 @@ func TestResolvePicksNewestPinnedImageInsideTheRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Istio 1.29 supports Kubernetes 1.31–1.35: the newest pinned image in range is 1.35.
-	if rel.Istio != "1.29.6" || !strings.Contains(img, "kindest/node:v1.35.") {
+	if rel.Istio != "1.29.8" || !strings.Contains(img, "kindest/node:v1.35.") {
 		t.Fatalf("rel=%s img=%s", rel.Istio, img)
 	}
 }
