@@ -27,6 +27,25 @@ func Redirection(p *corev1.Pod) string { return p.Annotations[RedirectionAnnotat
 // Enrolled reports whether istio-cni fully enrolled the pod.
 func Enrolled(p *corev1.Pod) bool { return Redirection(p) == RedirectionEnabled }
 
+// HostNetwork reports whether the pod runs in the node's network namespace.
+// Such a pod has no network namespace of its own to redirect, so it is
+// never enrolled and never annotated; enrollment checks must ignore it
+// (istio/istio#61168 restored that filter in istio-cni's enablement
+// selector, cni/pkg/util/enablement_selector.go@master: releases 1.27-1.31
+// considered hostNetwork pods eligible).
+func HostNetwork(p *corev1.Pod) bool { return p.Spec.HostNetwork }
+
+// Capturable drops the pods istio-cni cannot enroll (hostNetwork ones).
+func Capturable(pods []corev1.Pod) []corev1.Pod {
+	out := make([]corev1.Pod, 0, len(pods))
+	for i := range pods {
+		if !HostNetwork(&pods[i]) {
+			out = append(out, pods[i])
+		}
+	}
+	return out
+}
+
 // OptedOut reports whether the pod carries istio.io/dataplane-mode=none.
 func OptedOut(p *corev1.Pod) bool { return p.Labels[DataplaneModeLabel] == DataplaneModeNone }
 

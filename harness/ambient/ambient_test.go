@@ -64,3 +64,21 @@ func TestRestarted(t *testing.T) {
 		})
 	}
 }
+
+func TestCapturableDropsHostNetworkPods(t *testing.T) {
+	app := corev1.Pod{}
+	app.Name = "server"
+	sniffer := corev1.Pod{}
+	sniffer.Name = "sniffer-x"
+	sniffer.Spec.HostNetwork = true
+	got := Capturable([]corev1.Pod{app, sniffer})
+	if len(got) != 1 || got[0].Name != "server" {
+		t.Fatalf("Capturable = %v", got)
+	}
+	// A sniffer that comes and goes between two snapshots is no new pod.
+	before := Snapshot(Capturable([]corev1.Pod{app}))
+	after := Snapshot(Capturable([]corev1.Pod{app, sniffer}))
+	if d := Restarted(before, after); len(d) != 0 {
+		t.Fatalf("Restarted = %v", d)
+	}
+}

@@ -63,6 +63,13 @@ func (s *Scenario) Pods(ctx context.Context, selector string) ([]corev1.Pod, err
 	return s.Env.Kube.Pods(ctx, s.Namespace, selector)
 }
 
+// capturablePods lists the pods enrollment is judged on: every pod but the
+// hostNetwork ones (a sniffer), which istio-cni never enrolls.
+func (s *Scenario) capturablePods(ctx context.Context) ([]corev1.Pod, error) {
+	pods, err := s.Pods(ctx, "")
+	return ambient.Capturable(pods), err
+}
+
 // Client returns a traffic client in the running pod of app.
 func (s *Scenario) Client(ctx context.Context, app string) (traffic.Client, error) {
 	pods, err := s.Pods(ctx, "app="+app)
@@ -79,12 +86,18 @@ func (s *Scenario) Client(ctx context.Context, app string) (traffic.Client, erro
 
 // HTTP is the URL of a Service's HTTP port in this namespace.
 func (s *Scenario) HTTP(service, path string) string {
-	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s", service, s.Namespace, fixtures.HTTPPort, path)
+	return fmt.Sprintf("http://%s:%d%s", s.FQDN(service), fixtures.HTTPPort, path)
 }
 
 // TCP is the URL of a Service's TCP echo port in this namespace.
 func (s *Scenario) TCP(service string) string {
-	return fmt.Sprintf("tcp://%s.%s.svc.cluster.local:%d", service, s.Namespace, fixtures.TCPPort)
+	return fmt.Sprintf("tcp://%s:%d", s.FQDN(service), fixtures.TCPPort)
+}
+
+// FQDN is a Service's name in the cluster's DNS: <svc>.<ns>.svc.<CLUSTER_DOMAIN>,
+// as the mesh labels it (destination_service) too.
+func (s *Scenario) FQDN(service string) string {
+	return fmt.Sprintf("%s.%s.svc.%s", service, s.Namespace, s.Env.Config.ClusterDomain)
 }
 
 // SetDataplaneMode labels the namespace istio.io/dataplane-mode=mode, or
@@ -102,7 +115,7 @@ func (s *Scenario) SetDataplaneMode(ctx context.Context, mode string) error {
 func (s *Scenario) WaitEnrolled(ctx context.Context, want func(*corev1.Pod) bool, timeout time.Duration) error {
 	what := fmt.Sprintf("%s=%s on every pod in %s", ambient.RedirectionAnnotation, ambient.RedirectionEnabled, s.Namespace)
 	return wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
-		pods, err := s.Pods(ctx, "")
+		pods, err := s.capturablePods(ctx)
 		if err != nil {
 			return false, "", err
 		}
@@ -121,9 +134,10 @@ func (s *Scenario) WaitEnrolled(ctx context.Context, want func(*corev1.Pod) bool
 	})
 }
 
-// Snapshot records pod UIDs, container IDs and restart counts.
+// Snapshot records pod UIDs, container IDs and restart counts of the
+// workloads (a sniffer pod that comes and goes is not one).
 func (s *Scenario) Snapshot(ctx context.Context) (map[string]ambient.PodState, error) {
-	pods, err := s.Pods(ctx, "")
+	pods, err := s.capturablePods(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +187,7 @@ func (s *Scenario) Pod(ctx context.Context, app string) (corev1.Pod, error) {
 func (s *Scenario) WaitUnenrolled(ctx context.Context, timeout time.Duration) error {
 	what := fmt.Sprintf("%s to be removed from every pod in %s", ambient.RedirectionAnnotation, s.Namespace)
 	return wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
-		pods, err := s.Pods(ctx, "")
+		pods, err := s.capturablePods(ctx)
 		if err != nil {
 			return false, "", err
 		}
@@ -218,7 +232,7 @@ func (s *Scenario) LabelService(ctx context.Context, service, key string, value 
 // ApplyWith renders a policy fixture with d (its Namespace set to this
 // scenario's) and applies it.
 func (s *Scenario) ApplyWith(ctx context.Context, policy string, d fixtures.PolicyData) error {
-	d.Namespace = s.Namespace
+	d.Namespace, d.TrustDomain = s.Namespace, s.Env.Config.TrustDomain
 	m, err := fixtures.Policy(policy, d)
 	if err != nil {
 		return err

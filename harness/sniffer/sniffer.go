@@ -49,8 +49,15 @@ func Canary(prefix string) string {
 }
 
 // PodSpec is the sniffer pod: host network to see the node's interfaces,
-// NET_RAW and NET_ADMIN for AF_PACKET and the BPF filter, never restarted.
+// NET_RAW and NET_ADMIN for AF_PACKET and the BPF filter, never restarted,
+// and opted out of ambient (istio.io/dataplane-mode=none): it may run in an
+// enrolled namespace, and istio-cni 1.27-1.31 considered hostNetwork pods
+// eligible for enrollment (istio/istio#61168).
 func PodSpec(o Options, labels map[string]string) *corev1.Pod {
+	podLabels := map[string]string{dataplaneModeLabel: "none"}
+	for k, v := range labels {
+		podLabels[k] = v
+	}
 	args := []string{"sniff", "--interface", "any", "--duration", o.Duration.String()}
 	for _, ip := range o.IPs {
 		args = append(args, "--ip", ip)
@@ -60,7 +67,7 @@ func PodSpec(o Options, labels map[string]string) *corev1.Pod {
 	}
 	root := int64(0)
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "sniffer-", Namespace: o.Namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "sniffer-", Namespace: o.Namespace, Labels: podLabels},
 		Spec: corev1.PodSpec{
 			NodeName:                      o.Node,
 			HostNetwork:                   true,
@@ -80,6 +87,13 @@ func PodSpec(o Options, labels map[string]string) *corev1.Pod {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// dataplaneModeLabel is ambient.DataplaneModeLabel (not imported: sniffer
+// is below ambient's users and needs only the name).
+const dataplaneModeLabel = "istio.io/dataplane-mode"
+
+// deleteTimeout bounds the wait for a deleted sniffer pod to be gone.
+const deleteTimeout = 30 * time.Second
 
 // Start creates the sniffer pod and waits until its capture is live.
 func Start(ctx context.Context, k *kube.Kube, o Options, timeout time.Duration) (*Sniffer, error) {
@@ -162,12 +176,19 @@ func ParseSummary(logs []byte) (wire.SniffSummary, error) {
 	return sum, nil
 }
 
-// Delete removes the sniffer pod.
+// Delete removes the sniffer pod and waits until it is gone, so the next
+// look at the namespace's pods does not find it.
 func (s *Sniffer) Delete(ctx context.Context) error {
 	if err := s.k.Res().Delete(ctx, s.pod); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting sniffer pod %s/%s: %w", s.pod.Namespace, s.pod.Name, err)
 	}
-	return nil
+	return wait.For(ctx, "sniffer pod "+s.pod.Namespace+"/"+s.pod.Name+" to be gone", deleteTimeout, func(ctx context.Context) (bool, string, error) {
+		err := s.k.Res().Get(ctx, s.pod.Name, s.pod.Namespace, &corev1.Pod{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, "terminating", err
+	})
 }
 
 func truncate(s string, n int) string {

@@ -26,6 +26,11 @@ func TestPodSpecCanCapture(t *testing.T) {
 	if p.Labels["ambient-e2e.io/run"] != "r" {
 		t.Fatal("sniffer pod without the run label")
 	}
+	// Opted out, so istio-cni releases that consider hostNetwork pods
+	// eligible (istio/istio#61168) leave it alone in an enrolled namespace.
+	if p.Labels["istio.io/dataplane-mode"] != "none" {
+		t.Fatalf("sniffer pod not opted out of ambient: %v", p.Labels)
+	}
 }
 
 func TestParseSummary(t *testing.T) {
