@@ -74,6 +74,24 @@ func Class(c wire.ErrorClass) Check {
 // Reset is what a client sees when ztunnel denies a connection (facts §4.3).
 func Reset() Check { return Class(wire.ClassReset) }
 
+// ZtunnelRefused is what a client sees when the destination ztunnel's
+// authorization policy refuses its connection (facts §4.3, audit finding 1).
+// A client in the mesh (HBONE) sees a reset: its own ztunnel accepted the
+// app's connection and drops it, request unread, when the destination
+// answers the CONNECT with 401. A plaintext client outside the mesh sees a
+// reset or a clean close: ztunnel's inbound passthrough drops the denied
+// socket without reading (ztunnel src/proxy/inbound_passthrough.rs), and the
+// kernel sends RST only if the request bytes had arrived by then. Istio's
+// own CheckDeny accepts both (tests/integration/ambient/baseline_test.go).
+// The client's view alone does not prove the policy did it; pair it with
+// the destination ztunnel's access line (evidence.CheckDenied).
+func ZtunnelRefused(plaintextSource bool) Check {
+	if plaintextSource {
+		return Or(Reset(), EOF())
+	}
+	return Reset()
+}
+
 // Timeout is what a client sees when a NetworkPolicy drops packets.
 func Timeout() Check { return Class(wire.ClassTimeout) }
 

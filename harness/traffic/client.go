@@ -125,10 +125,19 @@ func ParseResults(out []byte, want int) ([]wire.Result, error) {
 // backend-…", even when a later attempt could not run (the API server was
 // slow, or the bound cut an attempt short).
 func (c Client) Until(ctx context.Context, q Request, check Check, timeout time.Duration) (wire.Result, error) {
+	r, _, err := c.UntilTries(ctx, q, check, timeout)
+	return r, err
+}
+
+// UntilTries is Until, also returning how many requests were sent: a check
+// that passed only after several tries is reported as such.
+func (c Client) UntilTries(ctx context.Context, q Request, check Check, timeout time.Duration) (wire.Result, int, error) {
 	var last wire.Result
 	var judged string // the last check failure of a completed request
+	tries := 0
 	what := fmt.Sprintf("%s → %s to pass the check", c.Pod, q.URL)
 	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
+		tries++
 		r, err := c.One(ctx, q)
 		if err != nil {
 			if judged != "" {
@@ -143,5 +152,5 @@ func (c Client) Until(ctx context.Context, q Request, check Check, timeout time.
 		}
 		return true, "", nil
 	})
-	return last, err
+	return last, tries, err
 }
