@@ -6,8 +6,9 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
-	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/jwt"
 	"github.com/ambient-e2e/ambient-e2e/harness/waypoint"
 )
@@ -17,8 +18,17 @@ import (
 // server validate it with a server-side dry run against the CRDs installed
 // there. It needs a cluster with the Istio and Gateway API CRDs (install-crds)
 // and no mesh; it creates one labelled namespace and removes it.
+func dryRunManifestsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dry-run-manifests",
+		Short: "Have the API server validate every manifest the suite applies (server-side dry run)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return dryRunManifests(cmd.Context()) },
+	}
+}
+
 func dryRunManifests(ctx context.Context) error {
-	cfg, err := config.FromEnv()
+	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
@@ -53,7 +63,7 @@ func dryRunManifests(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d := fixtures.PolicyData{Namespace: ns, Waypoint: "waypoint", Issuer: issuer.Name(), JWKS: jwks, RequestPrincipal: issuer.RequestPrincipal("frontend")}
+	d := fixtures.PolicyData{Namespace: ns, TrustDomain: cfg.TrustDomain, Waypoint: "waypoint", Issuer: issuer.Name(), JWKS: jwks, RequestPrincipal: issuer.RequestPrincipal("frontend")}
 	names, err := fixtures.PolicyNames()
 	if err != nil {
 		return err

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ambient-e2e/ambient-e2e/reports/verdict"
+)
+
+func verdictsCmd() *cobra.Command {
+	var coverageOnly bool
+	c := &cobra.Command{
+		Use:   "verdicts TABLE REPORT",
+		Short: "Compare a Ginkgo JSON report with a verdict table (the self-test's judge)",
+		Long: `verdicts judges a Ginkgo JSON report against a table of expected verdicts
+(reports/null-mesh.yaml, reports/control-plane-mesh.yaml): every mesh
+assertion must fail for the reason in its row, every control must pass, and
+any difference fails, above all a mesh assertion that passed (a FALSE PASS).
+With --coverage-only (a dry-run report) only the spec names are compared.
+With LABEL_FILTER set, rows of specs the filter left out are not required.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := verdict.LoadTable(args[0])
+			if err != nil {
+				return err
+			}
+			outcomes, err := verdict.ReadReport(args[1])
+			if err != nil {
+				return err
+			}
+			if coverageOnly || os.Getenv("COVERAGE_ONLY") == "1" {
+				ms := verdict.Coverage(t, outcomes)
+				for _, m := range ms {
+					fmt.Println(m)
+				}
+				if len(ms) > 0 {
+					return fmt.Errorf("%s and the suite name different specs: every spec needs exactly one row", args[0])
+				}
+				fmt.Printf("%s names all %d specs of the suite\n", args[0], len(outcomes))
+				return nil
+			}
+			ms := verdict.Compare(t, outcomes, os.Getenv("LABEL_FILTER") != "")
+			fmt.Print(verdict.Summary(t, outcomes, ms))
+			if len(ms) > 0 {
+				return fmt.Errorf("%d verdicts differ from %s", len(ms), args[0])
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&coverageOnly, "coverage-only", false, "compare spec names only (for a dry-run report)")
+	return c
+}
