@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -300,3 +301,5 @@ func claim(t *testing.T, p Profile, name string) Claim {
 func hasWarning(r *Report, sub string) bool {
 	return slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, sub) })
 }
+
+func TestMain(m *testing.M) { os.Exit(fixturerun.Main(m)) }

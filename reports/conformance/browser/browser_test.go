@@ -113,3 +113,5 @@ func TestCheckHTMLWithoutChromium(t *testing.T) {
 		t.Errorf("error %v, want one saying to install chromium", err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(fixturerun.Main(m)) }

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,3 +185,5 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(fixturerun.Main(m)) }

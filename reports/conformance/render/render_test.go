@@ -187,3 +187,5 @@ func TestWriteAll(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(fixturerun.Main(m)) }

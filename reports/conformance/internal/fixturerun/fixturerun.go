@@ -23,15 +23,29 @@ import (
 // suitePackage is the fixture suite's import path.
 const suitePackage = "github.com/ambient-e2e/ambient-e2e/reports/conformance/testdata/fixturesuite"
 
+// binDir holds the compiled suite; Main removes it.
+var binDir string
+
+// Main runs the tests of a package that uses this one and then removes
+// the compiled suite: call it from TestMain as os.Exit(fixturerun.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	return code
+}
+
 var fixtureBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "fixturesuite-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "fixture.test")
 	cmd := exec.Command("go", "test", "-c", "-o", bin, suitePackage)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("compiling the fixture suite: %v\n%s", err, out)
+		return "", fmt.Errorf("compiling the fixture suite: %w\n%s", err, out)
 	}
 	return bin, nil
 })
