@@ -169,7 +169,7 @@ func (b *builder) readRun(run []types.Report) {
 				b.suiteNode(sr)
 				continue
 			}
-			t := b.test(sr)
+			t := b.test(sr, true)
 			switch {
 			case cfg.DryRun:
 				t.Result, t.NotRunReason, t.Attempts = TestNotRun, "dry run: the suite listed its specs and ran none", 0
@@ -229,7 +229,9 @@ func suiteDirOf(sr types.SpecReport) string {
 	return ""
 }
 
-func (b *builder) test(sr types.SpecReport) Test {
+// test reads one spec; with entries, its report entries become its
+// evidence, retries, waits, budgets, images and perf data.
+func (b *builder) test(sr types.SpecReport, entries bool) Test {
 	t := Test{
 		Name:            sr.FullText(),
 		Location:        b.location(sr, sr.LeafNodeLocation),
@@ -247,8 +249,10 @@ func (b *builder) test(sr types.SpecReport) Test {
 	if Failed(t.Result) {
 		t.FailureLocation = b.location(sr, sr.Failure.Location)
 	}
-	for _, e := range sr.ReportEntries {
-		b.entry(&t, e)
+	if entries {
+		for _, e := range sr.ReportEntries {
+			b.entry(&t, e)
+		}
 	}
 	return t
 }
@@ -356,12 +360,11 @@ func (b *builder) addSpecList(list []types.Report, noRun bool) {
 				continue
 			}
 			listed++
-			t := b.test(sr)
+			t := b.test(sr, false) // a dry run's spec: its entries are not evidence of this run
 			if b.seen[t.Name] || b.seen[t.Name+" ["+t.Location+"]"] {
 				continue
 			}
-			t.Result, t.Attempts, t.DurationSeconds, t.NotRunReason = TestNotRun, 0, 0, reason
-			t.Retries, t.Waits, t.Evidence, t.Bundle = nil, nil, nil, ""
+			t.Result, t.Attempts, t.DurationSeconds, t.Message, t.NotRunReason = TestNotRun, 0, 0, "", reason
 			b.add(sr, t)
 		}
 	}
