@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/discovery"
@@ -20,6 +22,8 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
 
 // Cluster is the cluster of one suite run.
@@ -223,4 +227,69 @@ func KindExists(name string) (bool, error) {
 		return false, err
 	}
 	return slices.Contains(names, name), nil
+}
+
+// PullAndLoad makes image present on every node of the kind cluster, with
+// one pull on the host instead of one per node (Docker Hub's anonymous pull
+// limits on shared CI runners), before any spec's clock runs: nothing when
+// every node has it; otherwise `docker pull` on the host unless the host has
+// it (bounded by pullTimeout), `docker save`, and a load into the nodes that
+// lack it. The outcome says what happened and how long it took; a failure
+// is an outcome, not an error: the nodes may still pull it themselves.
+func (c *Cluster) PullAndLoad(ctx context.Context, image, tmpDir string, pullTimeout time.Duration, progress func(string)) runinfo.ImagePull {
+	start := time.Now()
+	res := runinfo.ImagePull{Image: image}
+	done := func(outcome string) runinfo.ImagePull {
+		res.Outcome, res.Seconds = outcome, time.Since(start).Seconds()
+		return res
+	}
+	if c.provider == nil {
+		return done("failed: images can only be loaded into kind nodes")
+	}
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return done("failed: listing nodes: " + err.Error())
+	}
+	missing := 0
+	for _, n := range nodes {
+		if id, err := nodeutils.ImageID(n, image); err != nil || id == "" {
+			missing++
+		}
+	}
+	if missing == 0 {
+		return done("present")
+	}
+	outcome := "loaded"
+	if err := docker(ctx, 30*time.Second, "image", "inspect", "--format", "{{.Id}}", image); err != nil {
+		progress(fmt.Sprintf("pulling %s on the host (bounded by %s)", image, pullTimeout))
+		if err := docker(ctx, pullTimeout, "pull", image); err != nil {
+			return done("failed: " + err.Error())
+		}
+		outcome = "pulled"
+	}
+	archive := filepath.Join(tmpDir, strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(image)+".tar")
+	defer func() { _ = os.Remove(archive) }()
+	if err := docker(ctx, pullTimeout, "save", "-o", archive, image); err != nil {
+		return done("failed: " + err.Error())
+	}
+	if err := c.LoadImageArchive(archive, image, progress); err != nil {
+		return done("failed: " + err.Error())
+	}
+	return done(outcome)
+}
+
+// docker runs one docker command with a bound; the error carries the
+// command's last output line.
+func docker(ctx context.Context, timeout time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("docker %s did not finish within %s", args[0], timeout)
+	}
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("docker %s: %w: %s", args[0], err, lines[len(lines)-1])
+	}
+	return nil
 }

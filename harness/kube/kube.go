@@ -215,8 +215,14 @@ func (k *Kube) podHint(ctx context.Context, namespace string) string {
 	if err := k.Res().WithNamespace(namespace).List(ctx, &pods); err != nil {
 		return ""
 	}
+	return PodHint(pods.Items)
+}
+
+// PodHint names pods stuck in a waiting state or unschedulable, as
+// " (name: Reason message; …)", or "" when none is.
+func PodHint(pods []corev1.Pod) string {
 	var hints []string
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		for _, cs := range p.Status.ContainerStatuses {
 			if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
 				hints = append(hints, fmt.Sprintf("%s: %s %s", p.Name, w.Reason, w.Message))

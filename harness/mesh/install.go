@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 )
@@ -248,4 +249,80 @@ func EnsureGatewayAPI(ctx context.Context, k *kube.Kube, version string, progres
 	}
 	progress("installing Gateway API CRDs " + version + " (standard channel)")
 	return k.ApplyCluster(ctx, crds)
+}
+
+// ReleaseImages lists every image an install of o needs on the nodes: the
+// container images of the Deployments and DaemonSets `istioctl manifest
+// generate` renders from the same overlay (istiod, istio-cni, ztunnel), and
+// the waypoint proxy, which istiod deploys later from the same hub, tag and
+// variant as istiod's image under the name proxyv2 (istio-discovery
+// files/waypoint.yaml `image: {{ .ProxyImage }}`; values global.proxy.image
+// "proxyv2"). It needs no cluster.
+func ReleaseImages(ctx context.Context, istioctl, workDir string, o InstallOptions, timeout time.Duration) ([]string, error) {
+	overlay, err := RenderOverlay(o)
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(workDir, "istio-ambient-overlay.yaml")
+	if err := os.WriteFile(p, overlay, 0o644); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, istioctl, "manifest", "generate", "-f", p)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("istioctl manifest generate: %w: %s", err, lastLines(stderr.String(), 5))
+	}
+	return ManifestImages(out)
+}
+
+// ManifestImages reads the container images of the workloads in a
+// multi-document manifest and adds the waypoint proxy image (see
+// ReleaseImages). The list is sorted and without duplicates.
+func ManifestImages(manifest []byte) ([]string, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	seen := map[string]bool{}
+	var pilot string
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("reading the rendered manifest: %w", err)
+		}
+		u := unstructured.Unstructured{Object: obj}
+		switch u.GetKind() {
+		case "Deployment", "DaemonSet", "StatefulSet":
+		default:
+			continue
+		}
+		for _, field := range []string{"containers", "initContainers"} {
+			cs, _, _ := unstructured.NestedSlice(obj, "spec", "template", "spec", field)
+			for _, c := range cs {
+				m, _ := c.(map[string]any)
+				img, _ := m["image"].(string)
+				if img == "" {
+					continue
+				}
+				seen[img] = true
+				if strings.Contains(img, "/pilot:") {
+					pilot = img
+				}
+			}
+		}
+	}
+	if pilot == "" {
+		return nil, errors.New("the rendered manifest has no pilot (istiod) image: is it an Istio install manifest?")
+	}
+	seen[strings.Replace(pilot, "/pilot:", "/proxyv2:", 1)] = true
+	out := make([]string, 0, len(seen))
+	for img := range seen {
+		out = append(out, img)
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -94,3 +94,66 @@ func TestIstioctlTargetsTheSuitesCluster(t *testing.T) {
 		t.Errorf("an empty target adds flags: %v", args)
 	}
 }
+
+// manifestExcerpt has the shape `istioctl manifest generate --set
+// profile=ambient` prints (documents separated by ---, Deployment istiod,
+// DaemonSets istio-cni-node and ztunnel; other kinds carry no images that
+// matter, a ConfigMap may mention an image in its data).
+const manifestExcerpt = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-sidecar-injector, namespace: istio-system}
+data:
+  values: '{"global":{"proxy":{"image":"proxyv2"}}}'
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:1.31.4-distroless
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: istio-cni-node, namespace: istio-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: install-cni
+        image: docker.io/istio/install-cni:1.31.4-distroless
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ztunnel, namespace: istio-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/ztunnel:1.31.4-distroless
+`
+
+func TestManifestImages(t *testing.T) {
+	got, err := ManifestImages([]byte(manifestExcerpt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"docker.io/istio/install-cni:1.31.4-distroless",
+		"docker.io/istio/pilot:1.31.4-distroless",
+		"docker.io/istio/proxyv2:1.31.4-distroless",
+		"docker.io/istio/ztunnel:1.31.4-distroless",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("images = %q\nwant     %q", got, want)
+	}
+	if _, err := ManifestImages([]byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")); err == nil || !strings.Contains(err.Error(), "no pilot") {
+		t.Fatalf("a manifest without istiod: %v", err)
+	}
+	if _, err := ManifestImages([]byte("kind: [\n")); err == nil {
+		t.Fatal("broken YAML accepted")
+	}
+}

@@ -292,8 +292,22 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 	if err := mesh.EnsureGatewayAPI(ctx, env.Kube, gw, log); err != nil {
 		return err
 	}
+	opts := mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}
+	if env.Cluster.IsKind() {
+		// Every image once on the host and into all nodes now, so no spec's
+		// bound runs while a node pulls (audit finding 6).
+		images, err := mesh.ReleaseImages(ctx, path, absolute(cfg.WorkDir), opts, time.Minute)
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			p := env.Cluster.PullAndLoad(ctx, img, absolute(cfg.WorkDir), cfg.PullTimeout, log)
+			log(fmt.Sprintf("image %s: %s in %.1fs", img, p.Outcome, p.Seconds))
+			sh.ImagePulls = append(sh.ImagePulls, p)
+		}
+	}
 	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
-	if err := mesh.Install(ctx, path, mesh.TargetOf(env.Kube), absolute(cfg.WorkDir), mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}, cfg.InstallTimeout, out); err != nil {
+	if err := mesh.Install(ctx, path, mesh.TargetOf(env.Kube), absolute(cfg.WorkDir), opts, cfg.InstallTimeout, out); err != nil {
 		return err
 	}
 	sh.MeshInstalled = true

@@ -150,10 +150,34 @@ func Conditions(cs []metav1.Condition) string {
 	return strings.Join(out, "; ")
 }
 
-// WaitProgrammed waits until the waypoint is Programmed=True, then until one
-// of its pods is ready (each within timeout), and returns that pod. Without a mesh the error reads
-// "waypoint <ns>/<name> never Programmed: … no status conditions …".
-func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, timeout time.Duration) (corev1.Pod, error) {
+// Readiness is how a waypoint came up: how long until it was Programmed,
+// how long until a pod of it was ready, and how much of that the pod spent
+// pulling images, which does not count against the bound (the first
+// waypoint of a run on a cluster that pulls pulls proxyv2 then).
+type Readiness struct {
+	Programmed, Ready, Pulling time.Duration
+	Pulls                      []string // kube.FormatPulls of the pod's images
+}
+
+func (r Readiness) String() string {
+	s := fmt.Sprintf("Programmed after %s, pod ready %s later", r.Programmed.Round(time.Second), r.Ready.Round(time.Second))
+	if r.Pulling > 0 {
+		s += fmt.Sprintf(" (of which %s pulling images, not counted against the bound)", r.Pulling.Round(100*time.Millisecond))
+	}
+	if len(r.Pulls) > 0 {
+		s += ": " + strings.Join(r.Pulls, "; ")
+	}
+	return s
+}
+
+// WaitProgrammed waits until the waypoint is Programmed=True (within
+// timeout), then until one of its pods is ready: within timeout not
+// counting the time the pod spends pulling images, which is bounded by
+// pullTimeout and reported apart. Without a mesh the error reads "waypoint
+// <ns>/<name> never Programmed: … no status conditions …".
+func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, timeout, pullTimeout time.Duration) (corev1.Pod, Readiness, error) {
+	var rd Readiness
+	start := time.Now()
 	what := fmt.Sprintf("Gateway %s/%s (class %s) to be Programmed", namespace, name, ClassName)
 	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
 		gw, err := Get(ctx, k, namespace, name)
@@ -167,11 +191,13 @@ func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, t
 		return ok, status, nil
 	})
 	if err != nil {
-		return corev1.Pod{}, fmt.Errorf("waypoint %s/%s never Programmed: %w", namespace, name, err)
+		return corev1.Pod{}, rd, fmt.Errorf("waypoint %s/%s never Programmed: %w", namespace, name, err)
 	}
+	rd.Programmed = time.Since(start)
+	podStart := time.Now()
 	var pod corev1.Pod
 	what = fmt.Sprintf("a ready waypoint pod with %s=%s in %s", GatewayNameLabel, name, namespace)
-	err = wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
+	err = wait.For(ctx, what, timeout+pullTimeout, func(ctx context.Context) (bool, string, error) {
 		pods, err := Pods(ctx, k, namespace, name)
 		if err != nil {
 			return false, "", err
@@ -179,12 +205,49 @@ func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, t
 		for _, p := range pods {
 			if podReady(p) {
 				pod = p
+				if pulls, err := k.PodImagePulls(ctx, namespace, p.Name); err == nil {
+					rd.Pulling, rd.Pulls = kube.PullTime(pulls, time.Now()), kube.FormatPulls(pulls)
+				}
 				return true, "", nil
 			}
 		}
-		return false, fmt.Sprintf("%d pods, none ready", len(pods)), nil
+		status := fmt.Sprintf("%d pods, none ready", len(pods))
+		if len(pods) == 0 {
+			if time.Since(podStart) > timeout {
+				return false, "", wait.Permanent(fmt.Errorf("no pod with %s=%s appeared within %s: did istiod create the waypoint's Deployment?", GatewayNameLabel, name, timeout))
+			}
+			return false, status, nil
+		}
+		pulls, err := k.PodImagePulls(ctx, namespace, newest(pods).Name)
+		if err != nil {
+			return false, status, nil
+		}
+		pulling := kube.PullTime(pulls, time.Now())
+		switch {
+		case pulling > pullTimeout:
+			return false, "", wait.Permanent(fmt.Errorf("pulling %v took longer than PULL_TIMEOUT (%s)", kube.Pulling(pulls), pullTimeout))
+		case time.Since(podStart)-pulling > timeout:
+			return false, "", wait.Permanent(fmt.Errorf("%s within %s (not counting %s pulling images); last status: %s",
+				"no ready pod", timeout, pulling.Round(time.Second), status+kube.PodHint(pods)))
+		}
+		if p := kube.Pulling(pulls); len(p) > 0 {
+			status += fmt.Sprintf("; pulling %s for %s (not counted against the bound)", strings.Join(p, ", "), pulling.Round(time.Second))
+		}
+		return false, status + kube.PodHint(pods), nil
 	})
-	return pod, err
+	rd.Ready = time.Since(podStart)
+	return pod, rd, err
+}
+
+// newest is the most recently created pod.
+func newest(pods []corev1.Pod) corev1.Pod {
+	n := pods[0]
+	for _, p := range pods[1:] {
+		if p.CreationTimestamp.After(n.CreationTimestamp.Time) {
+			n = p
+		}
+	}
+	return n
 }
 
 func podReady(p corev1.Pod) bool {

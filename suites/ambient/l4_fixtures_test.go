@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/sniffverdict"
@@ -55,6 +56,14 @@ func newL4World(ctx context.Context, prefix string) *l4World {
 		GinkgoWriter.Printf("namespace %s is not enrolled (%v); the specs below judge traffic anyway\n", w.mesh.Namespace, w.enrolled)
 	}
 	return w
+}
+
+// pod returns the running pod of a mesh-namespace app (backend, frontend, other).
+func (w *l4World) pod(ctx context.Context, app string) corev1.Pod {
+	GinkgoHelper()
+	p, err := w.mesh.Pod(ctx, app)
+	Expect(err).NotTo(HaveOccurred())
+	return p
 }
 
 // backend is the URL every L4 row calls.

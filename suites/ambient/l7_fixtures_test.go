@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/waypoint"
@@ -74,16 +75,29 @@ func (w *l7World) addWaypoints(ctx context.Context, waypoints map[string]string)
 	var first error
 	for name := range waypoints {
 		bound := max(time.Until(deadline), time.Second)
-		_, err := waypoint.WaitProgrammed(ctx, env.Kube, w.s.Namespace, name, bound)
+		pod, rd, err := waypoint.WaitProgrammed(ctx, env.Kube, w.s.Namespace, name, bound, env.Config.PullTimeout)
 		w.programmed[name] = err
 		if err != nil {
 			AddReportEntry("waypoint "+name, err.Error())
 			if first == nil {
 				first = err
 			}
+			continue
 		}
+		recordWaypoint(pod, rd)
 	}
 	return first
+}
+
+// recordWaypoint reports how a waypoint came up (image pull apart from
+// readiness) and the image it runs, with the digest from the pod status.
+func recordWaypoint(pod corev1.Pod, rd waypoint.Readiness) {
+	name := pod.Labels[waypoint.GatewayNameLabel]
+	AddReportEntry("waypoint "+name+" readiness", rd.String())
+	for _, cs := range pod.Status.ContainerStatuses {
+		AddReportEntry(runinfo.EntryWaypointImage, runinfo.Component{
+			Name: "waypoint " + pod.Namespace + "/" + name, Image: cs.Image, ImageID: cs.ImageID, Pods: 1, Ready: 1})
+	}
 }
 
 // addWaypoint creates one waypoint for services (istioctl's default).

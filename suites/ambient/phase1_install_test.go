@@ -13,17 +13,17 @@ import (
 // ztunnel and the CNI. The seed only lists pods; these specs assert health.
 var _ = Describe("Phase 1: install Istio with the ambient profile", Label(labelInstall), func() {
 	It("istiod is ready", func(ctx SpecContext) {
-		Expect(mesh.IstiodReady(ctx, env.Kube, env.Config.ReadyTimeout)).To(Succeed())
+		Expect(mesh.IstiodReady(ctx, env.Kube, env.Shared.Mesh, env.Config.ReadyTimeout)).To(Succeed())
 	})
 
 	It("the ztunnel DaemonSet has exactly one ready pod per schedulable node", func(ctx SpecContext) {
-		cov, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, mesh.Ztunnel, env.Config.ReadyTimeout)
+		cov, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, env.Shared.Mesh.Namespace, mesh.Ztunnel, env.Config.ReadyTimeout)
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry("ztunnel", cov.String())
 	})
 
 	It("istio-cni is ready on every node", func(ctx SpecContext) {
-		cov, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, mesh.CNI, env.Config.ReadyTimeout)
+		cov, err := mesh.DaemonSetOnEveryNode(ctx, env.Kube, env.Shared.Mesh.Namespace, mesh.CNI, env.Config.ReadyTimeout)
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry("istio-cni", cov.String())
 	})
@@ -33,10 +33,10 @@ var _ = Describe("Phase 1: install Istio with the ambient profile", Label(labelI
 		if want == "" {
 			Skip("MESH_MODE=preinstalled without ISTIO_VERSION: no version to compare with")
 		}
-		images, err := mesh.ComponentImages(ctx, env.Kube)
+		images, err := mesh.ComponentImages(ctx, env.Kube, env.Shared.Mesh)
 		Expect(err).NotTo(HaveOccurred())
 		for component, image := range images {
-			Expect(mesh.ImageVersion(image)).To(Equal(want), "%s runs %s", component, image)
+			Expect(mesh.RunsVersion(image, want)).To(BeTrue(), "%s runs %s, not Istio %s", component, image, want)
 		}
 	})
 

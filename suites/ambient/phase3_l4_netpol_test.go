@@ -9,6 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
+	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 )
 
@@ -49,17 +51,25 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 			Expect(w.mesh.Apply(ctx, p)).To(Succeed())
 		}
 		// The denied identity first: proves both policies are in force.
-		_, _ = w.clients["other"].Until(ctx, w.backend(), traffic.Reset(), env.Config.PolicyTimeout)
+		_, _ = w.clients["other"].Until(ctx, w.backend(), traffic.ZtunnelRefused(false), env.Config.PolicyTimeout)
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("a disallowed identity gets a reset from the AuthorizationPolicy, not a NetworkPolicy drop", func(ctx SpecContext) {
+	It("a disallowed identity is refused by the AuthorizationPolicy (a reset, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", func(ctx SpecContext) {
 		requireEnforcement()
-		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.Reset())
+		since := time.Now()
+		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused(false))
+		expectRefusedByPolicy(ctx, w.clients["other"], w.pod(ctx, "backend"), evidence.ReasonNotAllowed, since, 1)
 	})
 
 	It("a flow no NetworkPolicy allows times out (a drop, not a reset)", func(ctx SpecContext) {
 		requireEnforcement()
+		// A CNI that also blocks the kubelet's probes leaves peer NotReady,
+		// and a client then sees a refusal for want of an endpoint, not the
+		// drop this row is about: judge only a Ready peer (audit finding 12).
+		p, err := w.outside.Pod(ctx, "peer")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kube.PodReady(p)).To(BeTrue(), "cannot judge: peer %s is not Ready under the NetworkPolicies (do they block the kubelet's probes?): %v", p.Name, p.Status.Conditions)
 		expectTraffic(ctx, w.clients["frontend"], peer, traffic.Timeout())
 	})
 })

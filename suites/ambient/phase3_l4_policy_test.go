@@ -15,37 +15,63 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/versions"
-	"github.com/ambient-e2e/ambient-e2e/harness/ztunnel"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
 // expectation is one row of an L4 table: a caller and what it must see.
 type expectation struct {
 	Source string // frontend | other | outside (not in the mesh)
-	Want   string // "200" or "reset"
+	Want   string // "200" or "refused"
 }
 
+// plaintext says whether the row's caller is outside the mesh.
+func (e expectation) plaintext() bool { return e.Source == "outside" }
+
 func (e expectation) check() traffic.Check {
-	if e.Want == "reset" {
-		return traffic.Reset()
+	if e.Want == "refused" {
+		return traffic.ZtunnelRefused(e.plaintext())
 	}
 	return traffic.And(traffic.OK(), traffic.ServedBy("backend"))
 }
 
+// refusedAs names the client's view of a refusal: "a reset" for a client in
+// the mesh, "a reset or EOF" for one outside (traffic.ZtunnelRefused).
+func (e expectation) refusedAs() string {
+	if e.plaintext() {
+		return "a reset or EOF"
+	}
+	return "a reset"
+}
+
+// denyReason is the reason the destination ztunnel logs for the policy's
+// refusals (ztunnel src/proxy.rs AuthorizationRejectionError).
+type denyReason func(policyNamespace string) string
+
+var (
+	noAllowMatched denyReason = func(string) string { return evidence.ReasonNotAllowed }
+	deniedBy                  = func(name string) denyReason {
+		return func(ns string) string { return evidence.ReasonExplicitlyDeniedPrefix + ns + "/" + name }
+	}
+)
+
 // l4PolicyCases are the seed's "Policy and Security Basics" as data. In each
-// case the denied rows come first and are retried until POLICY_TIMEOUT: a
-// deny seen proves the policy reached ztunnel, so the allowed rows after it
-// cannot pass just because the policy was not there yet.
+// case the refused rows come first and are retried until POLICY_TIMEOUT: a
+// refusal seen proves the policy reached ztunnel, so the allowed rows after
+// it cannot pass just because the policy was not there yet. A refusal counts
+// only with the destination ztunnel's access line naming the policy's
+// reason: a reset alone could have another cause.
 var l4PolicyCases = []struct {
 	Policy string
 	About  string
+	Reason denyReason
 	Rows   []expectation
 }{
-	{fixtures.AllowFrontendToBackend, "the seed's allow-frontend-to-backend, applied verbatim",
-		[]expectation{{"other", "reset"}, {"outside", "reset"}, {"frontend", "200"}}},
-	{fixtures.DenyOtherToBackend, "an explicit DENY of the identity other",
-		[]expectation{{"other", "reset"}, {"frontend", "200"}, {"outside", "200"}}},
-	{fixtures.AllowInternal, "the seed's namespace-scoped allow-internal (source.namespaces)",
-		[]expectation{{"outside", "reset"}, {"frontend", "200"}, {"other", "200"}}},
+	{fixtures.AllowFrontendToBackend, "the seed's allow-frontend-to-backend, applied verbatim", noAllowMatched,
+		[]expectation{{"other", "refused"}, {"outside", "refused"}, {"frontend", "200"}}},
+	{fixtures.DenyOtherToBackend, "an explicit DENY of the identity other", deniedBy(fixtures.DenyOtherToBackend),
+		[]expectation{{"other", "refused"}, {"frontend", "200"}, {"outside", "200"}}},
+	{fixtures.AllowInternal, "the seed's namespace-scoped allow-internal (source.namespaces)", noAllowMatched,
+		[]expectation{{"outside", "refused"}, {"frontend", "200"}, {"other", "200"}}},
 }
 
 var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by ztunnel", Label(labelL4), func() {
@@ -57,14 +83,21 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 				Expect(w.mesh.Apply(ctx, pc.Policy)).To(Succeed())
 			})
 			for _, row := range pc.Rows {
-				It(fmt.Sprintf("%s → backend gets %s, each request on a new connection", row.Source, row.Want), func(ctx SpecContext) {
+				if row.Want == "200" {
+					It(fmt.Sprintf("%s → backend gets 200, each request on a new connection", row.Source), func(ctx SpecContext) {
+						expectEach(ctx, w.clients[row.Source], w.backend(), 5, row.check())
+					})
+					continue
+				}
+				It(fmt.Sprintf("%s → backend is refused (%s; the backend's ztunnel logs the policy's reason), each request on a new connection", row.Source, row.refusedAs()), func(ctx SpecContext) {
 					client := w.clients[row.Source]
-					if row.Want == "reset" {
-						_, err := client.Until(ctx, w.backend(), row.check(), env.Config.PolicyTimeout)
-						Expect(err).NotTo(HaveOccurred())
-					}
-					// Then it must hold for several fresh connections.
-					expectEach(ctx, client, w.backend(), 5, row.check())
+					since := time.Now()
+					expectTraffic(ctx, client, w.backend(), row.check())
+					// Then it must hold for several fresh connections, each
+					// refused by the policy at the backend's ztunnel.
+					const n = 5
+					expectEach(ctx, client, w.backend(), n, row.check())
+					expectRefusedByPolicy(ctx, client, w.pod(ctx, "backend"), pc.Reason(w.mesh.Namespace), since, n)
 				})
 			}
 		})
@@ -81,10 +114,20 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 		expectTraffic(ctx, w.clients["outside"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("with PeerAuthentication STRICT a client outside the mesh gets a reset", func(ctx SpecContext) {
+	It("with PeerAuthentication STRICT a client outside the mesh is refused on every new connection (a reset or EOF; the backend's ztunnel logs istiod's static strict DENY)", func(ctx SpecContext) {
 		Expect(w.mesh.Apply(ctx, fixtures.PeerAuthStrict)).To(Succeed())
-		_, err := w.clients["outside"].Until(ctx, w.backend(), traffic.Reset(), env.Config.PolicyTimeout)
-		Expect(err).NotTo(HaveOccurred())
+		outside, refused := w.clients["outside"], traffic.ZtunnelRefused(true)
+		since := time.Now()
+		expectTraffic(ctx, outside, w.backend(), refused)
+		// One refusal could be a transient: every fresh connection after it
+		// must be refused too (audit finding 9), by the static DENY istiod
+		// adds in the root namespace once a PeerAuthentication exists
+		// (pilot/pkg/serviceregistry/ambient/authorization.go@1.30.3:
+		// staticStrictPolicyName; facts §4.4).
+		const n = 5
+		expectEach(ctx, outside, w.backend(), n, refused)
+		expectRefusedByPolicy(ctx, outside, w.pod(ctx, "backend"),
+			evidence.ReasonExplicitlyDeniedPrefix+env.Shared.Mesh.Namespace+"/istio_converted_static_strict", since, n)
 	})
 
 	It("with PeerAuthentication STRICT a client in the mesh gets 200", func(ctx SpecContext) {
@@ -93,30 +136,76 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 })
 
 // ztunnel re-checks open connections when policy changes and closes the
-// ones no longer allowed (ztunnel connection_manager.rs, facts §4.2).
-// Waypoints check per request instead; this is the ztunnel half.
+// ones no longer allowed (ztunnel src/proxy/connection_manager.rs
+// PolicyWatcher, facts §4.2). Waypoints check per request instead; this is
+// the ztunnel half. Any break would pass a naive check (an idle timeout, a
+// ztunnel restart, a bug that drops every connection on a push), so the
+// break must come after the DENY, an allowed connection held beside it must
+// survive, and the backend's ztunnel must say it closed exactly this one
+// (audit finding 2).
 var _ = Describe("Policy and security basics: a policy change and connections already open", Label(labelL4), Ordered, func() {
 	var w *l4World
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "openconn") })
 
-	It("a new DENY closes an open connection it no longer allows, and the time to close is reported", func(ctx SpecContext) {
-		hold := w.clients["other"].Hold(ctx, w.mesh.TCP("backend"), env.Config.PolicyTimeout+10*time.Second)
-		select {
-		case <-hold.Ready:
-		case out := <-hold.Done:
-			Fail(fmt.Sprintf("the connection other → backend never carried a ping: %+v %v", out.Result, out.Err))
-		case <-ctx.Done():
-			Fail("interrupted before the connection was up")
+	It("a new DENY closes an open connection it no longer allows (the backend's ztunnel logs the close), an allowed one stays open, and the time to close is reported", func(ctx SpecContext) {
+		holdFor := env.Config.PolicyTimeout + 10*time.Second
+		controlCtx, stopControl := context.WithCancel(ctx)
+		defer stopControl()
+		denied := w.clients["other"].Hold(ctx, w.mesh.TCP("backend"), holdFor)
+		control := w.clients["frontend"].Hold(controlCtx, w.mesh.TCP("backend"), holdFor)
+		for name, h := range map[string]*traffic.Held{"other → backend": denied, "frontend → backend (the control)": control} {
+			select {
+			case <-h.Ready:
+			case out := <-h.Done:
+				Fail(fmt.Sprintf("the connection %s never carried a ping: %+v %v", name, out.Result, out.Err))
+			case <-ctx.Done():
+				Fail("interrupted before the connections were up")
+			}
+		}
+		// A break before the policy goes in proves nothing.
+		for name, h := range map[string]*traffic.Held{"other → backend": denied, "frontend → backend": control} {
+			select {
+			case out := <-h.Done:
+				Fail(fmt.Sprintf("the connection %s ended before the DENY was applied: %+v %v", name, out.Result, out.Err))
+			default:
+			}
 		}
 		applied := time.Now()
 		Expect(w.mesh.Apply(ctx, fixtures.DenyOtherToBackend)).To(Succeed())
-		out := <-hold.Done
+		out := <-denied.Done
 		Expect(out.Err).NotTo(HaveOccurred())
 		r := out.Result
 		Expect(r.Broken).To(BeTrue(), "the connection stayed open for %s after the DENY was applied (%d pings came back)",
 			out.Ended.Sub(applied).Round(time.Second), r.Pings)
+		Expect(out.Ended).To(BeTemporally(">", applied), "the connection broke before the DENY was applied")
 		Expect(r.ErrorClass).To(BeElementOf(wire.ClassReset, wire.ClassEOF), "closed with %s (%s)", r.ErrorClass, r.Error)
 		AddReportEntry("time to close an open connection after a DENY", out.Ended.Sub(applied).String())
+
+		// The control: the connection the DENY still allows must survive it.
+		// A dead connection ends the hold within its 3 s ping timeout, so
+		// watching it for longer than that is the proof.
+		const controlWatch = 5 * time.Second
+		select {
+		case c := <-control.Done:
+			Fail(fmt.Sprintf("the allowed connection frontend → backend ended too (%s %s, %d pings): the policy change cut connections it still allows",
+				c.Result.ErrorClass, c.Result.Error, c.Result.Pings))
+		case <-time.After(controlWatch):
+		}
+
+		// The cause: the backend's ztunnel closed this connection because
+		// the policy update no longer allows it.
+		backend := w.pod(ctx, "backend")
+		otherIP := podIP(ctx, w.clients["other"])
+		Expect(wait.For(ctx, "the PolicyWatcher's close line at the ztunnel on "+backend.Spec.NodeName, env.Config.PolicyTimeout, func(ctx context.Context) (bool, string, error) {
+			entries, err := env.Ztunnel().Log(ctx, backend.Spec.NodeName, applied.Add(-time.Second))
+			if err != nil {
+				return false, "", notMeshed(err)
+			}
+			if err := evidence.CheckPolicyClosed(entries, otherIP, backend.Status.PodIP); err != nil {
+				return false, err.Error(), nil
+			}
+			return true, "", nil
+		})).To(Succeed())
 	})
 })
 
@@ -128,18 +217,20 @@ var _ = Describe("Policy and security basics: denied connections are counted", L
 			Skip(fmt.Sprintf("istio_tcp_connections_failed_total exists only from Istio 1.29; this run expects %s (gate %s)", env.Release.Istio, versions.FeatureTCPConnectionsFailedMetric))
 		}
 		w := newL4World(ctx, "failedmetric")
-		backend, err := w.mesh.Pod(ctx, "backend")
-		Expect(err).NotTo(HaveOccurred())
-		zt := ztunnel.Reader{Kube: env.Kube}
+		backend := w.pod(ctx, "backend")
+		zt := env.Ztunnel()
 		before, err := zt.Metrics(ctx, backend.Spec.NodeName)
 		Expect(err).NotTo(HaveOccurred(), "scraping the ztunnel on the backend's node")
 		Expect(w.mesh.Apply(ctx, fixtures.DenyOtherToBackend)).To(Succeed())
-		_, err = w.clients["other"].Until(ctx, w.backend(), traffic.Reset(), env.Config.PolicyTimeout)
-		Expect(err).NotTo(HaveOccurred())
-		match := map[string]string{evidence.LabelReporter: evidence.ReporterDestination}
+		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused(false))
+		// Only this spec's denies: the flag ztunnel sets on a policy denial
+		// (src/proxy/metrics.rs ResponseFlags::AuthorizationPolicyDenied →
+		// "DENY") and this namespace's destination (audit finding 5).
+		match := map[string]string{evidence.LabelReporter: evidence.ReporterDestination,
+			evidence.LabelResponseFlags: evidence.ResponseFlagDeny, evidence.LabelDestinationWorkloadNamespace: w.mesh.Namespace}
 		Eventually(func(ctx context.Context) (float64, error) {
 			after, err := zt.Metrics(ctx, backend.Spec.NodeName)
 			return evidence.Delta(before, after, evidence.MetricTCPFailed, match), err
-		}).WithContext(ctx).WithTimeout(env.Config.PolicyTimeout).Should(BeNumerically(">=", 1))
+		}).WithContext(ctx).WithTimeout(env.Config.PolicyTimeout).Should(BeNumerically(">=", 1), "%s%v at the ztunnel on %s", evidence.MetricTCPFailed, match, backend.Spec.NodeName)
 	})
 })

@@ -42,6 +42,12 @@ var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(label
 		plain = &flow{s: newNS("wire-plain"), server: "server", client: "client", canary: sniffer.Canary("plain")}
 		if err := mesh.s.Enroll(ctx); err != nil {
 			AddReportEntry("not enrolled", err.Error())
+		} else {
+			client, err := mesh.s.Client(ctx, mesh.client)
+			Expect(err).NotTo(HaveOccurred())
+			server, err := mesh.s.Pod(ctx, mesh.server)
+			Expect(err).NotTo(HaveOccurred())
+			warmUpMTLS(ctx, client, nodes[1], server, mesh.s.TCP(mesh.server))
 		}
 		// One capture on the server's node for both pairs: the same sniffer,
 		// the same run, is both the judge and its own sanity control.

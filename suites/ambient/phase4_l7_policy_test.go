@@ -16,8 +16,8 @@ import (
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/jwt"
-	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/meshconfig"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
@@ -155,9 +155,9 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 		w = newL7World(ctx, "extauthz")
 		Expect(w.s.Deploy(ctx, fixtures.Workload{Name: "ext-authz", Service: "ext-authz", HTTPPort: authzPort,
 			Args: []string{"authz", fmt.Sprintf("--port=%d", authzPort)}})).To(Succeed())
-		p := meshconfig.Provider{Name: fixtures.ExtAuthzProvider, Service: fmt.Sprintf("ext-authz.%s.svc.cluster.local", w.s.Namespace),
+		p := meshconfig.Provider{Name: fixtures.ExtAuthzProvider, Service: w.s.FQDN("ext-authz"),
 			Port: authzPort, IncludeRequestHeadersInCheck: []string{"x-ext-authz"}}
-		restore, err := meshconfig.Register(ctx, env.Kube, mesh.Namespace, meshconfig.ConfigMapName(""), p)
+		restore, err := meshconfig.Register(ctx, env.Kube, env.Shared.Mesh.Namespace, env.Shared.Mesh.MeshConfigMap(), p)
 		if err != nil {
 			AddReportEntry("ext-authz provider not registered", err.Error())
 			GinkgoWriter.Printf("%v; the specs below judge traffic anyway\n", err)
@@ -225,11 +225,19 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api")))
 	})
 
-	It("the seed's require-jwt (selector app: api, no waypoint) denies every connection: reset", func(ctx SpecContext) {
+	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset, and api's ztunnel logs that no ALLOW matched", func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		Expect(w.s.Apply(ctx, fixtures.RequireJWTSelector)).To(Succeed())
-		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.Reset())
-		expectEach(ctx, w.frontend, w.api("POST", "/api/items"), 5, traffic.Reset())
+		since := time.Now()
+		refused := traffic.ZtunnelRefused(false)
+		expectTraffic(ctx, w.frontend, w.api("GET", "/"), refused)
+		const n = 5
+		expectEach(ctx, w.frontend, w.api("POST", "/api/items"), n, refused)
+		// istiod dropped the ALLOW's only rule (HTTP attributes), so the
+		// workload has an ALLOW that matches nothing (facts §4.2).
+		api, err := w.s.Pod(ctx, "api")
+		Expect(err).NotTo(HaveOccurred())
+		expectRefusedByPolicy(ctx, w.frontend, api, evidence.ReasonNotAllowed, since, n)
 	})
 
 	It("istiod says so on the policy: ZtunnelAccepted, reason UnsupportedValue, \"ztunnel does not support HTTP attributes\"", func(ctx SpecContext) {

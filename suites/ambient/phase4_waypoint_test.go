@@ -86,7 +86,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 			"request_protocol":               "http",
 			"source_principal":               w.principal("frontend"),
 			"destination_principal":          w.principal("api"),
-			"destination_service":            fmt.Sprintf("api.%s.svc.cluster.local", w.s.Namespace),
+			"destination_service":            w.s.FQDN("api"),
 			"connection_security_policy":     "mutual_tls",
 			"destination_workload_namespace": w.s.Namespace,
 		}
@@ -138,8 +138,9 @@ var _ = Describe("Phase 4: the waypoint CLI", Label(labelL7), func() {
 		l := gw.Spec.Listeners[0]
 		Expect([]any{l.Name, l.Port, l.Protocol}).To(Equal([]any{want.Spec.Listeners[0].Name, want.Spec.Listeners[0].Port, want.Spec.Listeners[0].Protocol}))
 		Expect(gw.Labels).To(HaveKeyWithValue(waypoint.ForLabel, waypoint.ForService))
-		_, err = waypoint.WaitProgrammed(ctx, env.Kube, s.Namespace, "waypoint", env.Config.WaypointTimeout)
+		pod, rd, err := waypoint.WaitProgrammed(ctx, env.Kube, s.Namespace, "waypoint", env.Config.WaypointTimeout, env.Config.PullTimeout)
 		Expect(err).NotTo(HaveOccurred())
+		recordWaypoint(pod, rd)
 	})
 })
 

@@ -15,7 +15,6 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
-	"github.com/ambient-e2e/ambient-e2e/harness/ztunnel"
 )
 
 // Seed, Phase 5: "kubectl label namespace test-app istio.io/dataplane-mode-
@@ -29,10 +28,12 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		client    traffic.Client
 		enrollErr error
 		before    map[string]ambient.PodState
+		nodes     []string
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		nodes, err := env.Kube.WorkerNodes(ctx)
+		var err error
+		nodes, err = env.Kube.WorkerNodes(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(nodes)).To(BeNumerically(">=", 2), "needs two schedulable nodes, found %v", nodes)
 		s = newScenario(ctx, "rollback")
@@ -112,10 +113,10 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 
 		server, err := s.Pod(ctx, "server")
 		Expect(err).NotTo(HaveOccurred())
-		entries, err := ztunnel.Reader{Kube: env.Kube}.AccessLog(ctx, server.Spec.NodeName, since)
+		entries, err := env.Ztunnel().AccessLog(ctx, server.Spec.NodeName, since)
 		Expect(err).NotTo(HaveOccurred())
 		var mtls []string
-		for _, e := range evidence.Match(entries, evidence.ConnQuery{DstIP: server.Status.PodIP}) {
+		for _, e := range evidence.Match(entries, evidence.ConnQuery{SrcIP: podIP(ctx, client), DstIP: server.Status.PodIP}) {
 			if e.IsMTLS() {
 				mtls = append(mtls, e.Raw)
 			}
@@ -134,6 +135,9 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 
 	It("after relabelling requests are encrypted again (no canary on the wire, TLS on 15008)", func(ctx SpecContext) {
 		Expect(plaintextSeen).To(BeTrue(), "sniffer blind: the rollback capture did not see this pair's plaintext, so no verdict")
+		server, err := s.Pod(ctx, "server")
+		Expect(err).NotTo(HaveOccurred())
+		warmUpMTLS(ctx, client, nodes[1], server, s.TCP("server"))
 		sum, err := capturePair(ctx, s, "server", "client", 3)
 		Expect(err).NotTo(HaveOccurred())
 		v := sniffverdict.AssertEncrypted(sum, sniffverdict.Expect{Port: sniffverdict.HBONEPort, MinTLSRecords: 1})

@@ -8,14 +8,19 @@ package ambient_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
@@ -110,10 +115,56 @@ func expectEach(ctx context.Context, client traffic.Client, q traffic.Request, n
 // expectTraffic sends requests from client until check passes, bounded by
 // POLICY_TIMEOUT: a Service just created or a policy just applied takes a
 // moment to be programmed everywhere. The failure carries the last result
-// ("expected reset, got 200 from backend-…").
+// ("expected reset, got 200 from backend-…"); a pass that took several
+// tries is reported as "passed after N tries".
 func expectTraffic(ctx context.Context, client traffic.Client, q traffic.Request, check traffic.Check) wire.Result {
 	GinkgoHelper()
-	r, err := client.Until(ctx, q, check, env.Config.PolicyTimeout)
+	start := time.Now()
+	r, tries, err := client.UntilTries(ctx, q, check, env.Config.PolicyTimeout)
 	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
+	if tries > 1 {
+		AddReportEntry(runinfo.EntryRetries, runinfo.Retries{What: client.Pod + " → " + q.URL, Tries: tries, Seconds: time.Since(start).Seconds()})
+	}
 	return r
+}
+
+// expectRefusedByPolicy proves that the connections from the client pod to
+// the server pod since `since` were refused by authorization policy, not
+// merely reset: the server node's ztunnel (the one that enforces) logs at
+// least n of them with "connection closed due to policy rejection: <reason>"
+// (audit findings 1 and 5). reason is evidence.ReasonNotAllowed or
+// evidence.ReasonExplicitlyDeniedPrefix + "<ns>/<name>".
+func expectRefusedByPolicy(ctx context.Context, client traffic.Client, server corev1.Pod, reason string, since time.Time, n int) {
+	GinkgoHelper()
+	clientIP := podIP(ctx, client)
+	exp := evidence.DenyExpectation{SrcIP: clientIP, DstIP: server.Status.PodIP, Reason: reason, Connections: n}
+	what := fmt.Sprintf("the ztunnel on %s to log %d policy rejections %s → %s", server.Spec.NodeName, n, client.Pod, server.Name)
+	err := wait.For(ctx, what, env.Config.PolicyTimeout, func(ctx context.Context) (bool, string, error) {
+		entries, err := env.Ztunnel().AccessLog(ctx, server.Spec.NodeName, since)
+		if err != nil {
+			return false, "", notMeshed(err)
+		}
+		if err := evidence.CheckDenied(entries, exp); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// podIP is the IP of a client's pod.
+func podIP(ctx context.Context, c traffic.Client) string {
+	GinkgoHelper()
+	var p corev1.Pod
+	Expect(env.Kube.Res().Get(ctx, c.Pod, c.Namespace, &p)).To(Succeed())
+	Expect(p.Status.PodIP).NotTo(BeEmpty(), "pod %s/%s has no IP", c.Namespace, c.Pod)
+	return p.Status.PodIP
+}
+
+// notMeshed makes "there is no ztunnel to read" permanent: no wait fixes it.
+func notMeshed(err error) error {
+	if strings.Contains(err.Error(), "no ztunnel pod") {
+		return wait.Permanent(err)
+	}
+	return err
 }
