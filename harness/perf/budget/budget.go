@@ -110,9 +110,9 @@ const (
 	MaxTCPConnects = 20_000
 )
 
-// Per-operation times EstimatedDuration assumes for the TCP trials, which
-// run a number of operations rather than a duration. They are generous for
-// one cluster (typically 0.1-0.5 ms), so the estimate is an upper one.
+// Per-operation times LatencyDuration assumes for the TCP trials, which run
+// a number of operations rather than a duration: assumed upper figures for
+// one cluster (not measured here), so the estimate is meant as an upper one.
 const (
 	AssumedRoundTrip = time.Millisecond
 	AssumedConnect   = 2 * time.Millisecond
