@@ -218,23 +218,31 @@ func (v *view) identity() Step {
 	annotation := ambient.RedirectionAnnotation + "=" + ambient.RedirectionEnabled
 	var enabled []string
 	var problems []string
-	nextCNI, nextZtunnel := false, false
+	nextCNI := false
 	for _, p := range v.meant {
+		node := p.Spec.NodeName
 		switch ambient.Redirection(p) {
 		case ambient.RedirectionEnabled:
 			enabled = append(enabled, p.Name)
 		case ambient.RedirectionPending:
 			problems = append(problems, fmt.Sprintf("%s on %s is %s=%s: rules in place, no ztunnel accepted the pod (%s)",
-				p.Name, p.Spec.NodeName, ambient.RedirectionAnnotation, ambient.RedirectionPending, v.ztunnelOn(p.Spec.NodeName)))
-			nextZtunnel = true
-		case "":
-			problems = append(problems, fmt.Sprintf("%s on %s has no %s annotation (%s)",
-				p.Name, p.Spec.NodeName, ambient.RedirectionAnnotation, v.cniOn(p.Spec.NodeName)))
-			nextCNI = true
+				p.Name, node, ambient.RedirectionAnnotation, ambient.RedirectionPending, v.ztunnelOn(node)))
+			if zp, err := evidence.ZtunnelFor(v.s.Ztunnel.Pods, node); err == nil {
+				st.Next = appendOnce(st.Next, fmt.Sprintf("kubectl -n %s logs %s --tail=50 (the ztunnel on %s; step 3)", mns, zp.Name, node))
+			} else {
+				st.Next = appendOnce(st.Next, fmt.Sprintf("kubectl -n %s get pods -l %s -o wide (no ztunnel for %s; step 3)", mns, ztunnelPodSelector, node))
+			}
 		default:
-			problems = append(problems, fmt.Sprintf("%s on %s has %s=%q, which Istio does not write",
-				p.Name, p.Spec.NodeName, ambient.RedirectionAnnotation, ambient.Redirection(p)))
-			nextCNI = true
+			if r := ambient.Redirection(p); r != "" {
+				problems = append(problems, fmt.Sprintf("%s on %s has %s=%q, which Istio does not write", p.Name, node, ambient.RedirectionAnnotation, r))
+			} else {
+				problems = append(problems, fmt.Sprintf("%s on %s has no %s annotation (%s)", p.Name, node, ambient.RedirectionAnnotation, v.cniOn(node)))
+			}
+			if cp := podOnNode(v.s.CNI.Pods, node); cp != nil {
+				st.Next = appendOnce(st.Next, fmt.Sprintf("kubectl -n %s logs %s --tail=50 (istio-cni on %s enrolls its pods; step 6)", mns, cp.Name, node))
+			} else {
+				nextCNI = true
+			}
 		}
 	}
 	st.Evidence = append(st.Evidence, fmt.Sprintf("%d/%d pods have %s", len(enabled), len(v.meant), annotation))
@@ -246,10 +254,7 @@ func (v *view) identity() Step {
 		if v.s.CNI.Object == nil && len(v.s.CNI.Pods) == 0 {
 			st.Evidence = append(st.Evidence, fmt.Sprintf("no %s DaemonSet or pods in %s: istio-cni writes this annotation (is the mesh installed?)", mesh.CNI, mns))
 		}
-		st.Next = append(st.Next, fmt.Sprintf("kubectl -n %s logs -l %s --tail=50 (istio-cni enrolls the pods; step 6)", mns, cniPodSelector))
-	}
-	if nextZtunnel {
-		st.Next = append(st.Next, fmt.Sprintf("kubectl -n %s logs <ztunnel pod on the node> (the pod is waiting for ztunnel; step 3)", mns))
+		st.Next = appendOnce(st.Next, fmt.Sprintf("kubectl -n %s get pods -l %s -o wide (istio-cni enrolls the pods; step 6)", mns, cniPodSelector))
 	}
 	// istiod issues the workload certificates the identities are carried in.
 	if line, ok := v.istiodLine(); !ok {

@@ -152,7 +152,8 @@ func (v *view) describePolicy(ap *securityv1.AuthorizationPolicy) string {
 	return s + "; " + istioConditions(ap.Status.GetConditions())
 }
 
-// istioConditions renders Istio status conditions like waypoint.Conditions.
+// istioConditions renders Istio status conditions as "Type=Status
+// (Reason)"; a failure names the message on its own line.
 func istioConditions(cs []*metav1alpha1.IstioCondition) string {
 	if len(cs) == 0 {
 		return "no status conditions from istiod"
@@ -160,8 +161,8 @@ func istioConditions(cs []*metav1alpha1.IstioCondition) string {
 	var out []string
 	for _, c := range cs {
 		s := c.GetType() + "=" + c.GetStatus()
-		if c.GetReason() != "" || c.GetMessage() != "" {
-			s += fmt.Sprintf(" (%s: %s)", c.GetReason(), c.GetMessage())
+		if c.GetReason() != "" {
+			s += " (" + c.GetReason() + ")"
 		}
 		out = append(out, s)
 	}

@@ -109,7 +109,10 @@ func TestIdentity(t *testing.T) {
 		st := step(t, s, 2)
 		expect(t, st, Fail, "2/3 pods have ambient.istio.io/redirection=enabled",
 			"api-2 on worker2 is ambient.istio.io/redirection=pending: rules in place, no ztunnel accepted the pod (ztunnel pod ztunnel-worker2 on worker2 is ready)")
-		expectNext(t, st, "kubectl -n istio-system logs <ztunnel pod on the node>")
+		expectNext(t, st, "kubectl -n istio-system logs ztunnel-worker2 --tail=50 (the ztunnel on worker2; step 3)")
+		if len(st.Next) != 1 {
+			t.Errorf("next: %v", st.Next)
+		}
 	})
 	t.Run("hostNetwork pod ignored", func(t *testing.T) {
 		s := healthy()
@@ -136,7 +139,12 @@ func TestIdentity(t *testing.T) {
 		s.CNI.Pods = s.CNI.Pods[1:] // none on worker1
 		st := step(t, s, 2)
 		expect(t, st, Fail, "frontend on worker1 has no ambient.istio.io/redirection annotation (no istio-cni-node pod on node worker1)")
-		expectNext(t, st, "kubectl -n istio-system logs -l k8s-app=istio-cni-node")
+		expectNext(t, st, "kubectl -n istio-system get pods -l k8s-app=istio-cni-node -o wide")
+		s = healthy()
+		redirection("")(&s.Pods[0])
+		st = step(t, s, 2)
+		expect(t, st, Fail, "frontend on worker1 has no ambient.istio.io/redirection annotation (istio-cni-node pod istio-cni-node-worker1 on worker1 is ready)")
+		expectNext(t, st, "kubectl -n istio-system logs istio-cni-node-worker1 --tail=50 (istio-cni on worker1 enrolls its pods; step 6)")
 	})
 	t.Run("istiod not ready", func(t *testing.T) {
 		s := healthy()

@@ -250,13 +250,22 @@ func (v *view) boundServices(u *usage, trafficType string, st *Step) {
 	}
 }
 
-// behindWaypoint maps each pod of the namespace whose inbound traffic
-// arrives from a waypoint to those waypoints: pods selected by a Service
-// bound to a service waypoint, and pods bound to a workload waypoint.
-// Only waypoints whose Gateway exists count (a missing one leaves traffic L4).
+// behindWaypoint maps each pod of the namespace in the mesh whose inbound
+// traffic arrives from a waypoint to those waypoints: pods selected by a
+// Service bound to a service waypoint, and pods bound to a workload
+// waypoint. Only waypoints whose Gateway exists count (a missing one leaves
+// traffic L4), and only pods meant for the mesh (ztunnel enforces nothing
+// on the others, the waypoint's own pods among them).
 func (v *view) behindWaypoint() map[string][]*Waypoint {
 	out := map[string][]*Waypoint{}
+	inMesh := map[string]bool{}
+	for _, p := range v.meant {
+		inMesh[p.Name] = true
+	}
 	add := func(pod string, w *Waypoint) {
+		if !inMesh[pod] {
+			return
+		}
 		for _, have := range out[pod] {
 			if have == w {
 				return

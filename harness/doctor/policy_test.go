@@ -105,9 +105,9 @@ func TestPolicies(t *testing.T) {
 		s.PeerAuthentications = []*securityv1.PeerAuthentication{peerAuth(t, fixtures.PeerAuthStrict)}
 		st := step(t, s, 5)
 		expect(t, st, Pass,
-			"AuthorizationPolicy shop/allow-frontend-to-api: ALLOW, selector app=api, enforced by ztunnel on api-1, api-2; ZtunnelAccepted=True (Accepted: attached to ztunnel)",
+			"AuthorizationPolicy shop/allow-frontend-to-api: ALLOW, selector app=api, enforced by ztunnel on api-1, api-2; ZtunnelAccepted=True (Accepted)",
 			"AuthorizationPolicy shop/deny-other-to-backend: DENY, selector app=backend, selects no pod of shop; no status conditions from istiod",
-			"AuthorizationPolicy shop/l7-allow-get-api-service: ALLOW, targetRefs Service/api, enforced by the waypoint; WaypointAccepted=True",
+			"AuthorizationPolicy shop/l7-allow-get-api-service: ALLOW, targetRefs Service/api, enforced by the waypoint; WaypointAccepted=True (Accepted)",
 			"AuthorizationPolicy shop/rate-limit-api: CUSTOM (provider envoy-ext-authz-http), targetRefs Service/api, enforced by the waypoint",
 			"AuthorizationPolicy istio-system/global-deny: DENY, mesh-wide (root namespace istio-system), enforced by ztunnel",
 			"PeerAuthentication shop/strict: STRICT, namespace-wide: plaintext from outside the mesh is refused")
@@ -186,6 +186,19 @@ func TestPolicies(t *testing.T) {
 		s.Pods[1].Labels[waypoint.UseLabel] = wpName
 		s.AuthorizationPolicies = []*securityv1.AuthorizationPolicy{policy(t, fixtures.AllowFrontendToAPI)}
 		expect(t, step(t, s, 5), Fail, "pods api-1 are reached through waypoint shop/waypoint")
+	})
+	t.Run("only pods in the mesh are judged", func(t *testing.T) {
+		s := withWaypoint(healthy())
+		s.Waypoints[0].Gateway.Labels = map[string]string{waypoint.ForLabel: waypoint.ForAll}
+		// A namespace-wide ALLOW for frontend only: the waypoint pod is not
+		// captured, so it is not "behind" its own waypoint.
+		s.AuthorizationPolicies = []*securityv1.AuthorizationPolicy{policyYAML(t,
+			"metadata: {name: only-frontend, namespace: shop}\nspec: {rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/frontend]}}]}]}")}
+		st := step(t, s, 5)
+		expect(t, st, Fail, "pods api-1, api-2, frontend are reached through waypoint shop/waypoint")
+		if strings.Contains(strings.Join(st.Evidence, "\n"), "waypoint-7d9") {
+			t.Errorf("the waypoint's own pod was judged: %v", st.Evidence)
+		}
 	})
 	t.Run("istiod allows the waypoint itself", func(t *testing.T) {
 		s := withWaypoint(healthy())

@@ -57,19 +57,28 @@ func (r Report) JSON() ([]byte, error) {
 	return json.MarshalIndent(r, "", "  ")
 }
 
+// Widths at which Render wraps evidence and next lines, so one long
+// status message does not push the next column off the screen.
+const (
+	evidenceWidth = 100
+	nextWidth     = 80
+)
+
 // Render writes the report as a table (step, check, result, evidence,
-// next), one evidence line and one next line a row, then a summary line.
+// next), one evidence line and one next line a row (long ones wrapped onto
+// indented rows), then a summary line.
 func (r Report) Render(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tCHECK\tRESULT\tEVIDENCE\tNEXT")
 	for _, s := range r.Steps {
-		rows := max(len(s.Evidence), len(s.Next), 1)
+		evidence, next := wrapAll(s.Evidence, evidenceWidth), wrapAll(s.Next, nextWidth)
+		rows := max(len(evidence), len(next), 1)
 		for i := range rows {
 			step, check, result := "", "", ""
 			if i == 0 {
 				step, check, result = strconv.Itoa(s.Number), s.Check, string(s.State)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", step, check, result, cell(at(s.Evidence, i)), cell(at(s.Next, i)))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", step, check, result, at(evidence, i), at(next, i))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -107,4 +116,36 @@ func at(list []string, i int) string {
 // columns.
 func cell(s string) string {
 	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// wrapAll wraps each line at width on spaces; continuation rows are
+// indented by two spaces.
+func wrapAll(lines []string, width int) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, wrap(cell(l), width)...)
+	}
+	return out
+}
+
+func wrap(s string, width int) []string {
+	var out []string
+	prefix := ""
+	for len([]rune(prefix+s)) > width {
+		limit := width - len([]rune(prefix))
+		r := []rune(s)
+		cut := strings.LastIndex(string(r[:limit]), " ")
+		if cut <= 0 {
+			// One long word (a URL, a command): cut at the next space instead.
+			next := strings.Index(s, " ")
+			if next < 0 {
+				break
+			}
+			cut = next
+		}
+		out = append(out, prefix+s[:cut])
+		s = strings.TrimLeft(s[cut:], " ")
+		prefix = "  "
+	}
+	return append(out, prefix+s)
 }

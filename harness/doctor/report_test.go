@@ -104,3 +104,33 @@ func TestOptionsDefaultsAndBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderWrapsLongLines(t *testing.T) {
+	long := "shop/require-jwt: ztunnel cannot enforce it as written: ZtunnelAccepted=True (UnsupportedValue: ztunnel does not support HTTP attributes (found: methods, requestPrincipals). In ambient mode you must use a waypoint proxy to enforce HTTP rules.)"
+	r := Report{Namespace: "shop", MeshNamespace: "istio-system", Steps: []Step{
+		{Number: 5, Check: CheckPolicies, State: Fail, Evidence: []string{long}, Next: []string{"bind L7 rules to a waypoint with targetRefs (https://istio.io/latest/docs/ambient/usage/l7-features/)"}},
+	}}
+	var b bytes.Buffer
+	if err := r.Render(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	col := strings.Index(lines[0], "EVIDENCE")
+	next := strings.Index(lines[0], "NEXT")
+	if next-col > evidenceWidth+2 {
+		t.Errorf("the evidence column is %d wide, want at most %d", next-col, evidenceWidth+2)
+	}
+	var rebuilt []string
+	for _, l := range lines[1 : len(lines)-1] {
+		rebuilt = append(rebuilt, strings.TrimSpace(l[col:next]))
+	}
+	if got := strings.Join(rebuilt, " "); !strings.Contains(got, long) {
+		t.Errorf("wrapped evidence does not rejoin to the original:\n%s\n%s", got, long)
+	}
+	if !strings.HasPrefix(lines[2][col:], "  ") {
+		t.Errorf("continuation row not indented: %q", lines[2])
+	}
+	if !strings.Contains(b.String(), "(https://istio.io/latest/docs/ambient/usage/l7-features/)") {
+		t.Errorf("a long word was cut:\n%s", b.String())
+	}
+}
