@@ -183,8 +183,10 @@ func condition(cs []*metav1alpha1.IstioCondition, t string) *metav1alpha1.IstioC
 // written: ztunnel cannot enforce it (ZtunnelAccepted reason
 // UnsupportedValue) or a waypoint does not take it (WaypointAccepted=False;
 // istio/istio:pilot/pkg/model/service.go@master WorkloadAuthorization and
-// WaypointPolicyStatus GetConditions). A condition older than the policy's
-// generation is reported, not judged.
+// WaypointPolicyStatus GetConditions; written with status "True"/"False",
+// pilot/pkg/serviceregistry/ambient/statusqueue/conversion.go@master
+// translateToPatch). A condition older than the policy's generation is
+// reported, not judged.
 func (v *view) judgeStatus(ap *securityv1.AuthorizationPolicy, st *Step) {
 	name := key(ap.Namespace, ap.Name)
 	cs := ap.Status.GetConditions()
