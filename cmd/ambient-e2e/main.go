@@ -70,7 +70,7 @@ AMBIENT_E2E_CONFIG; a variable overrides the file.`,
 	root.AddCommand(
 		preflightCmd(), versionsCmd(), envCmd(),
 		clusterUpCmd(), deleteClusterCmd(), offlineDNSCmd(), installCRDsCmd(), dryRunManifestsCmd(), sweepCmd(),
-		verdictsCmd(),
+		verdictsCmd(), doctorCmd(),
 	)
 	return root
 }

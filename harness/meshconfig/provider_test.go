@@ -253,4 +253,3 @@ func TestRemoveProvider(t *testing.T) {
 		t.Errorf("removed a provider with other settings: %v, %v", removed, err)
 	}
 }
-

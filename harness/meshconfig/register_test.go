@@ -252,3 +252,68 @@ func TestRegisterErrors(t *testing.T) {
 		t.Errorf("ConfigMap written on error (%d writes)", f.writes())
 	}
 }
+
+func (f *fakeAPI) annotations(ns, name string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cms[ns+"/"+name].Annotations
+}
+
+// The suite records what it added, so an inventory sees it and a sweep
+// can take it out after a run that never restored (killed mid-spec).
+func TestOwnershipRecordAndSweep(t *testing.T) {
+	ctx := context.Background()
+	f, k := newFake(t)
+	f.set("istio-system", "istio", map[string]string{MeshKey: defaultMesh})
+	restore, err := Register(ctx, k, "istio-system", "istio", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm corev1.ConfigMap
+	cm.Annotations = f.annotations("istio-system", "istio")
+	owned, runs := Owned(cm)
+	if p, ok := owned[sample.Name]; !ok || p.Service != sample.Service || runs[sample.Name] != "test" {
+		t.Fatalf("not recorded: %v %v (annotations %v)", owned, runs, cm.Annotations)
+	}
+	if err := restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cm.Annotations = f.annotations("istio-system", "istio")
+	if owned, _ := Owned(cm); len(owned) != 0 {
+		t.Fatalf("restore left the record: %v", cm.Annotations)
+	}
+
+	// A run killed before its restore: the sweep takes out exactly what
+	// was recorded and keeps a provider of the user's.
+	user := sample
+	user.Name, user.Service = "users-authz", "authz.platform.svc.cluster.local"
+	withUser, err := AddProvider(defaultMesh, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.set("istio-system", "istio", map[string]string{MeshKey: withUser})
+	if _, err := Register(ctx, k, "istio-system", "istio", sample); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := Sweep(ctx, k, "istio-system", "istio")
+	if err != nil || len(removed) != 1 || removed[0] != sample.Name {
+		t.Fatalf("Sweep = %v, %v", removed, err)
+	}
+	got := f.data("istio-system", "istio")[MeshKey]
+	if ok, _ := HasProvider(got, sample.Name); ok {
+		t.Errorf("the suite's provider is still there:\n%s", got)
+	}
+	if ok, _ := HasProvider(got, user.Name); !ok {
+		t.Errorf("the user's provider was swept:\n%s", got)
+	}
+	cm.Annotations = f.annotations("istio-system", "istio")
+	if owned, _ := Owned(cm); len(owned) != 0 {
+		t.Errorf("the record survived the sweep: %v", cm.Annotations)
+	}
+	if removed, err := Sweep(ctx, k, "istio-system", "istio"); err != nil || len(removed) != 0 {
+		t.Errorf("a second sweep: %v, %v", removed, err)
+	}
+	if removed, err := Sweep(ctx, k, "istio-system", "absent"); err != nil || len(removed) != 0 {
+		t.Errorf("a sweep without the ConfigMap: %v, %v", removed, err)
+	}
+}

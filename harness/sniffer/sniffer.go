@@ -21,6 +21,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
@@ -142,6 +143,7 @@ func (s *Sniffer) Wait(ctx context.Context) (wire.SniffSummary, error) {
 		if err != nil {
 			return false, "", err
 		}
+		probelog.Add("sniff", p.Namespace+"/"+p.Name, p.Spec.Containers[0].Args, logs, nil)
 		sum, err = ParseSummary(logs)
 		if err != nil {
 			return false, "", wait.Permanent(err)

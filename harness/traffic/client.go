@@ -13,6 +13,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
@@ -81,6 +82,7 @@ func (c Client) Send(ctx context.Context, q Request) ([]wire.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n)*timeout+30*time.Second)
 	defer cancel()
 	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, q.Args())
+	probelog.Add("request", c.Namespace+"/"+c.Pod, q.Args(), out, err)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 )
 
 // Held is a long-lived connection running in a pod (`probe hold`).
@@ -59,6 +60,7 @@ func (c Client) Hold(ctx context.Context, url string, duration time.Duration) *H
 		ctx, cancel := context.WithTimeout(ctx, duration+30*time.Second)
 		defer cancel()
 		err := c.Kube.ExecStream(ctx, c.Namespace, c.Pod, container, cmd, &stdout, stderr)
+		probelog.Add("hold", c.Namespace+"/"+c.Pod, cmd, stdout.Bytes(), err)
 		out := HoldOutcome{Ended: time.Now(), Err: err}
 		if err == nil {
 			if jerr := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &out.Result); jerr != nil {

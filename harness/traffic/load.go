@@ -10,6 +10,7 @@ import (
 	"fortio.org/fortio/fhttp"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 )
 
 // Load describes a fortio load run from a pod (`probe load`).
@@ -61,6 +62,7 @@ func (c Client) RunLoad(ctx context.Context, l Load) (*fhttp.HTTPRunnerResults, 
 		container = "probe"
 	}
 	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, l.Args())
+	probelog.Add("load", c.Namespace+"/"+c.Pod, l.Args(), out, err)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 )
 
 // Defaults of a RoundTrip's zero fields.
@@ -121,6 +122,7 @@ func (c Client) RoundTrips(ctx context.Context, q RoundTrip) (wire.RoundTrips, e
 		container = "probe"
 	}
 	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, q.Args())
+	probelog.Add("rr", c.Namespace+"/"+c.Pod, q.Args(), out, err)
 	if err != nil {
 		return wire.RoundTrips{}, err
 	}

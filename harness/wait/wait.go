@@ -95,6 +95,8 @@ func (w Waiter) For(ctx context.Context, what string, timeout time.Duration, che
 		return done, nil
 	}
 	err := e2ewait.For(cond, e2ewait.WithContext(ctx), e2ewait.WithTimeout(timeout), e2ewait.WithInterval(interval), e2ewait.WithImmediate())
+	timedOut := err != nil && perm == nil && ctx.Err() == nil
+	Observe(time.Since(start), timedOut)
 	switch {
 	case err == nil:
 		if d := time.Since(start); d >= every {
@@ -134,4 +136,36 @@ func orUnknown(s string) string {
 // which it says before the context itself is done.
 func cutByDeadline(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "would exceed context deadline")
+}
+
+// The ledger sums, per process, the time spent in bounded waits: those that
+// ran to their bound (on a cluster with no mesh, the mesh waits do) and the
+// others. A spec's time minus its timed-out waits is the suite's own work.
+var ledger struct {
+	sync.Mutex
+	met, timedOut time.Duration
+	count         int
+}
+
+// Observe adds a bounded wait of duration d to the ledger; timedOut says it
+// ran to its bound. For is recorded by itself; a wait For does not run (a
+// held connection that must break) records itself with Observe.
+func Observe(d time.Duration, timedOut bool) {
+	ledger.Lock()
+	defer ledger.Unlock()
+	ledger.count++
+	if timedOut {
+		ledger.timedOut += d
+	} else {
+		ledger.met += d
+	}
+}
+
+// Take returns what the ledger holds and empties it.
+func Take() (met, timedOut time.Duration, count int) {
+	ledger.Lock()
+	defer ledger.Unlock()
+	met, timedOut, count = ledger.met, ledger.timedOut, ledger.count
+	ledger.met, ledger.timedOut, ledger.count = 0, 0, 0
+	return met, timedOut, count
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,29 @@ func TestForKeepsTheLastStatusWhenTheRateLimiterSeesTheDeadline(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "last status: no such condition") {
 		t.Fatalf("err=%v", err)
+	}
+}
+
+func TestLedger(t *testing.T) {
+	Take()
+	w := Waiter{Out: io.Discard, Interval: 5 * time.Millisecond}
+	_ = w.For(context.Background(), "met", time.Second, func(context.Context) (bool, string, error) { return true, "", nil })
+	_ = w.For(context.Background(), "never", 30*time.Millisecond, func(context.Context) (bool, string, error) { return false, "no", nil })
+	_ = w.For(context.Background(), "permanent", time.Second, func(context.Context) (bool, string, error) {
+		return false, "", Permanent(errors.New("gone"))
+	})
+	Observe(2*time.Second, true)
+	met, timedOut, n := Take()
+	if n != 4 {
+		t.Fatalf("count = %d, want 4", n)
+	}
+	if timedOut < 2*time.Second+30*time.Millisecond || timedOut > 3*time.Second {
+		t.Errorf("timed out = %s, want the 30ms bound plus the observed 2s", timedOut)
+	}
+	if met > time.Second {
+		t.Errorf("met = %s: the met and permanent waits ended at once", met)
+	}
+	if _, _, n := Take(); n != 0 {
+		t.Errorf("Take does not empty the ledger: %d", n)
 	}
 }
