@@ -18,7 +18,9 @@ type writer struct {
 	notes   []string
 }
 
-func (w *writer) note(format string, args ...any) { w.notes = append(w.notes, fmt.Sprintf(format, args...)) }
+func (w *writer) note(format string, args ...any) {
+	w.notes = append(w.notes, fmt.Sprintf(format, args...))
+}
 
 // file writes data as name, cut to what the budget has left; tail keeps the
 // end of the data instead of its start.
