@@ -41,16 +41,16 @@ var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("the client reaches the server before enrollment", func(ctx SpecContext) {
+	It("the client reaches the server before enrollment", observed, claim("traffic"), func(ctx SpecContext) {
 		expectTraffic(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, traffic.And(traffic.OK(), traffic.ServedBy("echo-server")))
 	})
 
-	It("labelling the namespace istio.io/dataplane-mode=ambient enrolls every pod within ENROLL_TIMEOUT", func(ctx SpecContext) {
+	It("labelling the namespace istio.io/dataplane-mode=ambient enrolls every pod within ENROLL_TIMEOUT", meshReported, claim("enrollment"), func(ctx SpecContext) {
 		Expect(s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient)).To(Succeed())
 		Expect(s.WaitEnrolled(ctx, notOptedOut, env.Config.EnrollTimeout)).To(Succeed())
 	})
 
-	It("a pod labelled istio.io/dataplane-mode=none is not enrolled", func(ctx SpecContext) {
+	It("a pod labelled istio.io/dataplane-mode=none is not enrolled", meshReported, claim("enrollment"), func(ctx SpecContext) {
 		pods, err := s.Pods(ctx, "")
 		Expect(err).NotTo(HaveOccurred())
 		var enrolledSiblings, optedOut []corev1.Pod
@@ -71,13 +71,13 @@ var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll)
 		}
 	})
 
-	It("no pod restarted", func(ctx SpecContext) {
+	It("no pod restarted", observed, claim("no-restart"), func(ctx SpecContext) {
 		after, err := s.Snapshot(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ambient.Restarted(before, after)).To(BeEmpty())
 	})
 
-	It("the client still reaches the server after enrollment", func(ctx SpecContext) {
+	It("the client still reaches the server after enrollment", observed, claim("traffic"), func(ctx SpecContext) {
 		expectTraffic(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, traffic.And(traffic.OK(), traffic.ServedBy("echo-server")))
 	})
 })

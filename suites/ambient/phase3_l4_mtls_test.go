@@ -99,7 +99,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 				expectEach(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, connections, traffic.OK(), "the traffic the evidence is about")
 			})
 
-			It("the client node's ztunnel logs each connection outbound with both SPIFFE identities, to port 15008", func(ctx SpecContext) {
+			It("the client node's ztunnel logs each connection outbound with both SPIFFE identities, to port 15008", meshReported, claim("mtls"), func(ctx SpecContext) {
 				Eventually(func(ctx context.Context) error {
 					entries, err := zt.AccessLog(ctx, clientNode, since)
 					if err != nil {
@@ -109,7 +109,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 				}).WithContext(ctx).WithTimeout(env.Config.PolicyTimeout).WithPolling(2 * time.Second).Should(Succeed())
 			})
 
-			It("the server node's ztunnel logs each connection inbound with both SPIFFE identities", func(ctx SpecContext) {
+			It("the server node's ztunnel logs each connection inbound with both SPIFFE identities", meshReported, claim("mtls"), func(ctx SpecContext) {
 				Eventually(func(ctx context.Context) error {
 					entries, err := zt.AccessLog(ctx, serverNode, since)
 					if err != nil {
@@ -119,7 +119,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 				}).WithContext(ctx).WithTimeout(env.Config.PolicyTimeout).WithPolling(2 * time.Second).Should(Succeed())
 			})
 
-			It(fmt.Sprintf("istio_tcp_connections_opened_total{connection_security_policy=mutual_tls} grows by ≥ %d at both ztunnels", connections), func(ctx SpecContext) {
+			It(fmt.Sprintf("istio_tcp_connections_opened_total{connection_security_policy=mutual_tls} grows by ≥ %d at both ztunnels", connections), meshReported, claim("mtls"), func(ctx SpecContext) {
 				for _, n := range []string{clientNode, serverNode} {
 					Expect(beforeErr[n]).NotTo(HaveOccurred(), "scraping the ztunnel on %s before the traffic", n)
 				}

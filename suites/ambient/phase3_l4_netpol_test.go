@@ -38,14 +38,14 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 		}
 	}
 
-	It("control: the cluster's CNI enforces NetworkPolicy on a pair outside the mesh", func(ctx SpecContext) {
+	It("control: the cluster's CNI enforces NetworkPolicy on a pair outside the mesh", observed, claim("networkpolicy"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["outside"], peer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
 		Expect(w.outside.Apply(ctx, fixtures.NetpolDefaultDeny)).To(Succeed())
 		_, enforced = w.clients["outside"].Until(ctx, peer, traffic.Timeout(), env.Config.PolicyTimeout)
 		requireEnforcement()
 	})
 
-	It("with default-deny, the ambient allows and allow-frontend-to-backend, the allowed identity gets 200", func(ctx SpecContext) {
+	It("with default-deny, the ambient allows and allow-frontend-to-backend, the allowed identity gets 200", observed, claim("networkpolicy"), func(ctx SpecContext) {
 		requireEnforcement()
 		for _, p := range []string{fixtures.NetpolDefaultDeny, fixtures.NetpolAmbientAllows, fixtures.AllowFrontendToBackend} {
 			Expect(w.mesh.Apply(ctx, p)).To(Succeed())
@@ -55,14 +55,14 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("a disallowed identity is refused by the AuthorizationPolicy (a reset, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", func(ctx SpecContext) {
+	It("a disallowed identity is refused by the AuthorizationPolicy (a reset, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", meshReported, observed, claim("networkpolicy"), func(ctx SpecContext) {
 		requireEnforcement()
 		since := time.Now()
 		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused(false))
 		expectRefusedByPolicy(ctx, w.clients["other"], w.pod(ctx, "backend"), evidence.ReasonNotAllowed, since, 1)
 	})
 
-	It("a flow no NetworkPolicy allows times out (a drop, not a reset)", func(ctx SpecContext) {
+	It("a flow no NetworkPolicy allows times out (a drop, not a reset)", observed, claim("networkpolicy"), func(ctx SpecContext) {
 		requireEnforcement()
 		// A CNI that also blocks the kubelet's probes leaves peer NotReady,
 		// and a client then sees a refusal for want of an endpoint, not the

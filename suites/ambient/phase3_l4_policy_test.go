@@ -84,12 +84,12 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 			})
 			for _, row := range pc.Rows {
 				if row.Want == "200" {
-					It(fmt.Sprintf("%s → backend gets 200, each request on a new connection", row.Source), func(ctx SpecContext) {
+					It(fmt.Sprintf("%s → backend gets 200, each request on a new connection", row.Source), observed, claim("l4-policy"), func(ctx SpecContext) {
 						expectEach(ctx, w.clients[row.Source], w.backend(), 5, row.check())
 					})
 					continue
 				}
-				It(fmt.Sprintf("%s → backend is refused (%s; the backend's ztunnel logs the policy's reason), each request on a new connection", row.Source, row.refusedAs()), func(ctx SpecContext) {
+				It(fmt.Sprintf("%s → backend is refused (%s; the backend's ztunnel logs the policy's reason), each request on a new connection", row.Source, row.refusedAs()), meshReported, observed, claim("l4-policy"), func(ctx SpecContext) {
 					client := w.clients[row.Source]
 					since := time.Now()
 					expectTraffic(ctx, client, w.backend(), row.check())
@@ -110,11 +110,11 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 	var w *l4World
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "strict") })
 
-	It("control: without a PeerAuthentication (PERMISSIVE) a client outside the mesh gets 200", func(ctx SpecContext) {
+	It("control: without a PeerAuthentication (PERMISSIVE) a client outside the mesh gets 200", observed, claim("strict-mtls"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["outside"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("with PeerAuthentication STRICT a client outside the mesh is refused on every new connection (a reset or EOF; the backend's ztunnel logs istiod's static strict DENY)", func(ctx SpecContext) {
+	It("with PeerAuthentication STRICT a client outside the mesh is refused on every new connection (a reset or EOF; the backend's ztunnel logs istiod's static strict DENY)", meshReported, observed, claim("strict-mtls"), func(ctx SpecContext) {
 		Expect(w.mesh.Apply(ctx, fixtures.PeerAuthStrict)).To(Succeed())
 		outside, refused := w.clients["outside"], traffic.ZtunnelRefused(true)
 		since := time.Now()
@@ -130,7 +130,7 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 			evidence.ReasonExplicitlyDeniedPrefix+env.Shared.Mesh.Namespace+"/istio_converted_static_strict", since, n)
 	})
 
-	It("with PeerAuthentication STRICT a client in the mesh gets 200", func(ctx SpecContext) {
+	It("with PeerAuthentication STRICT a client in the mesh gets 200", observed, claim("strict-mtls"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 })
@@ -147,7 +147,7 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 	var w *l4World
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "openconn") })
 
-	It("a new DENY closes an open connection it no longer allows (the backend's ztunnel logs the close), an allowed one stays open, and the time to close is reported", func(ctx SpecContext) {
+	It("a new DENY closes an open connection it no longer allows (the backend's ztunnel logs the close), an allowed one stays open, and the time to close is reported", meshReported, observed, claim("l4-policy"), func(ctx SpecContext) {
 		holdFor := env.Config.PolicyTimeout + 10*time.Second
 		controlCtx, stopControl := context.WithCancel(ctx)
 		defer stopControl()
@@ -212,7 +212,7 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 // Version-gated: istio_tcp_connections_failed_total exists from Istio 1.29
 // (facts §5.2). Older releases report this spec as skipped, with the reason.
 var _ = Describe("Policy and security basics: denied connections are counted", Label(labelL4), Ordered, func() {
-	It("a connection denied by ztunnel increments istio_tcp_connections_failed_total at the destination", func(ctx SpecContext) {
+	It("a connection denied by ztunnel increments istio_tcp_connections_failed_total at the destination", meshReported, claim("l4-policy"), func(ctx SpecContext) {
 		if on, err := env.Release.Feature(versions.FeatureTCPConnectionsFailedMetric); err != nil || !on {
 			Skip(fmt.Sprintf("istio_tcp_connections_failed_total exists only from Istio 1.29; this run expects %s (gate %s)", env.Release.Istio, versions.FeatureTCPConnectionsFailedMetric))
 		}

@@ -54,13 +54,13 @@ var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(label
 		sum, sumErr = capture(ctx, nodes[0], []*flow{mesh, plain}, 5)
 	})
 
-	It("sanity: the sniffer sees the plaintext canary between two pods outside the mesh", func() {
+	It("sanity: the sniffer sees the plaintext canary between two pods outside the mesh", observed, claim("sniffer-sanity"), func() {
 		Expect(sumErr).NotTo(HaveOccurred())
 		v := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
 		Expect(v.State).To(Equal(sniffverdict.Pass), "sniffer blind: %s", v.Reason)
 	})
 
-	It("no canary crosses the wire in plaintext between mesh pods, and TLS records cross on port 15008", func() {
+	It("no canary crosses the wire in plaintext between mesh pods, and TLS records cross on port 15008", observed, claim("mtls"), func() {
 		Expect(sumErr).NotTo(HaveOccurred())
 		sanity := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
 		Expect(sanity.State).To(Equal(sniffverdict.Pass), "sniffer blind, so no verdict on the mesh pair: %s", sanity.Reason)

@@ -39,9 +39,9 @@ var forbidden = traffic.Forbidden()
 // runL7Rows turns rows into specs. Each row is retried until POLICY_TIMEOUT
 // (a policy just applied takes a moment to reach the waypoint), then must
 // hold for three more requests.
-func runL7Rows(w func() *l7World, rows []l7Row) {
+func runL7Rows(w func() *l7World, claimed string, rows []l7Row) {
 	for _, r := range rows {
-		It(r.About, func(ctx SpecContext) {
+		It(r.About, observed, claim(claimed), func(ctx SpecContext) {
 			var h []string
 			if r.Headers != nil {
 				h = r.Headers()
@@ -74,7 +74,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 				w.withWaypoint(ctx, "waypoint")
 				Expect(w.s.ApplyWith(ctx, pc.Policy, fixtures.PolicyData{Waypoint: "waypoint"})).To(Succeed())
 			})
-			runL7Rows(func() *l7World { return w }, getAPIRows)
+			runL7Rows(func() *l7World { return w }, "l7-policy", getAPIRows)
 		})
 	}
 
@@ -86,14 +86,14 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 			w = newL7World(ctx, "l7dest")
 			w.withWaypoint(ctx, "waypoint")
 		})
-		It("precondition: frontend → api goes through the waypoint", func(ctx SpecContext) {
+		It("precondition: frontend → api goes through the waypoint", observed, claim("l7-policy"), func(ctx SpecContext) {
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
 		})
-		It("the seed's allow-frontend-to-api (frontend only) breaks traffic through the waypoint: 503 or reset", func(ctx SpecContext) {
+		It("the seed's allow-frontend-to-api (frontend only) breaks traffic through the waypoint: 503 or reset", observed, claim("l7-policy"), func(ctx SpecContext) {
 			Expect(w.s.Apply(ctx, fixtures.AllowFrontendToAPI)).To(Succeed())
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.Or(traffic.Status(503), traffic.Reset(), traffic.EOF()))
 		})
-		It("allowing the waypoint's identity too restores it", func(ctx SpecContext) {
+		It("allowing the waypoint's identity too restores it", observed, claim("l7-policy"), func(ctx SpecContext) {
 			Expect(w.s.ApplyWith(ctx, fixtures.AllowFrontendAndWaypointToAPI, fixtures.PolicyData{Waypoint: "waypoint"})).To(Succeed())
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
 		})
@@ -128,7 +128,7 @@ var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound wi
 		Expect(w.s.ApplyWith(ctx, fixtures.RequireJWT, d)).To(Succeed())
 		AddReportEntry("JWT issuer", issuer.String())
 	})
-	runL7Rows(func() *l7World { return w }, []l7Row{
+	runL7Rows(func() *l7World { return w }, "jwt", []l7Row{
 		{About: "a valid token → 200 through the waypoint", Method: "GET", Path: "/",
 			Headers: bearer(func() (string, error) { return issuer.Valid(subject) }), Want: viaWaypoint("api")},
 		{About: "no token → 403", Method: "GET", Path: "/", Want: traffic.Status(403)},
@@ -145,7 +145,9 @@ var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound wi
 // bound with targetRefs. The provider is registered in the mesh config for
 // the spec (and the mesh config restored after) and points at the probe's
 // `authz` server, which allows a request only with x-ext-authz: allow.
-var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-limit-api)", Label(labelL7), Ordered, ContinueOnFailure, func() {
+// Serial: it edits the mesh config (istio-system/istio), which istiod pushes
+// to every proxy of the mesh; no other spec runs while it is changed.
+var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-limit-api)", Label(labelL7), Serial, Ordered, ContinueOnFailure, func() {
 	var (
 		w     *l7World
 		since time.Time
@@ -168,14 +170,14 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 		since = time.Now()
 		Expect(w.s.Apply(ctx, fixtures.RateLimitAPI)).To(Succeed())
 	})
-	runL7Rows(func() *l7World { return w }, []l7Row{
+	runL7Rows(func() *l7World { return w }, "ext-authz", []l7Row{
 		{About: "/api/* without the allow header → 403 from the ext-authz server", Method: "GET", Path: "/api/items",
 			Want: traffic.And(traffic.Status(403), traffic.BodyText(wire.AuthzDenyBody))},
 		{About: "/api/* with x-ext-authz: allow → 200 through the waypoint", Method: "GET", Path: "/api/items",
 			Headers: func() []string { return []string{"x-ext-authz: allow"} }, Want: viaWaypoint("api")},
 		{About: "other paths → 200 through the waypoint", Method: "GET", Path: "/other", Want: viaWaypoint("api")},
 	})
-	It("the ext-authz server was asked about /api/* and never about other paths", func(ctx SpecContext) {
+	It("the ext-authz server was asked about /api/* and never about other paths", observed, claim("ext-authz"), func(ctx SpecContext) {
 		ds, err := authzDecisions(ctx, w, since)
 		Expect(err).NotTo(HaveOccurred())
 		var api, other int
@@ -221,11 +223,11 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		"ztunnel cannot see HTTP, so an ALLOW with methods/paths/requestPrincipals under selector matches nothing and denies every connection"
 	BeforeAll(func(ctx SpecContext) { w = newL7World(ctx, "misbound") })
 
-	It("control: before the policy, frontend → api gets 200", func(ctx SpecContext) {
+	It("control: before the policy, frontend → api gets 200", observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api")))
 	})
 
-	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset, and api's ztunnel logs that no ALLOW matched", func(ctx SpecContext) {
+	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset, and api's ztunnel logs that no ALLOW matched", meshReported, observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		Expect(w.s.Apply(ctx, fixtures.RequireJWTSelector)).To(Succeed())
 		since := time.Now()
@@ -240,7 +242,7 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		expectRefusedByPolicy(ctx, w.frontend, api, evidence.ReasonNotAllowed, since, n)
 	})
 
-	It("istiod says so on the policy: ZtunnelAccepted, reason UnsupportedValue, \"ztunnel does not support HTTP attributes\"", func(ctx SpecContext) {
+	It("istiod says so on the policy: ZtunnelAccepted, reason UnsupportedValue, \"ztunnel does not support HTTP attributes\"", meshReported, claim("l7-policy-misbound"), func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		const want = "ztunnel does not support HTTP attributes"
 		var got string

@@ -25,24 +25,24 @@ var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", L
 		Expect(w.s.Apply(ctx, fixtures.HTTPRouteAPI)).To(Succeed())
 	})
 
-	It("control: api-v1 and api-v2 answer on their own Services", func(ctx SpecContext) {
+	It("control: api-v1 and api-v2 answer on their own Services", observed, claim("httproute"), func(ctx SpecContext) {
 		for _, v := range []string{"v1", "v2"} {
 			expectTraffic(ctx, w.frontend, traffic.Request{URL: w.s.HTTP("api-"+v, "/")},
 				traffic.And(traffic.OK(), traffic.Version(v)))
 		}
 	})
 
-	It("a path rule sends /v2/… to api-v2", func(ctx SpecContext) {
+	It("a path rule sends /v2/… to api-v2", observed, claim("httproute"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/v2/items"), traffic.And(viaWaypoint("api"), traffic.Version("v2")))
 		expectEach(ctx, w.frontend, w.api("GET", "/v2/items"), 10, traffic.And(viaWaypoint("api"), traffic.Version("v2")))
 	})
 
-	It("every other path goes to api-v1 with the header the route's RequestHeaderModifier adds", func(ctx SpecContext) {
+	It("every other path goes to api-v1 with the header the route's RequestHeaderModifier adds", observed, claim("httproute"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/items"),
 			traffic.And(viaWaypoint("api"), traffic.Version("v1"), traffic.RequestHeaderValue("x-ambient-e2e-route", "default")))
 	})
 
-	It("an 80/20 weighted split lands within its binomial bound", func(ctx SpecContext) {
+	It("an 80/20 weighted split lands within its binomial bound", observed, claim("httproute"), func(ctx SpecContext) {
 		check := stats.DefaultSplitCheck()
 		lo, hi := check.Interval()
 		AddReportEntry("80/20 split bound", fmt.Sprintf("N=%d requests, api-v1 must serve %d–%d (false-failure rate %.1e)", check.N, lo, hi, check.FalseFailureRate()))

@@ -34,11 +34,11 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 	)
 	BeforeAll(func(ctx SpecContext) { w = newL7World(ctx, "waypoint") })
 
-	It("control: before any waypoint, frontend → api is L4 only (no X-Request-Id at the server)", func(ctx SpecContext) {
+	It("control: before any waypoint, frontend → api is L4 only (no X-Request-Id at the server)", observed, claim("waypoint"), func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api"), traffic.NotViaWaypoint()))
 	})
 
-	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed and its pod is selected by gateway.networking.k8s.io/gateway-name", func(ctx SpecContext) {
+	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed and its pod is selected by gateway.networking.k8s.io/gateway-name", meshReported, claim("waypoint"), func(ctx SpecContext) {
 		Expect(w.addWaypoint(ctx, name)).To(Succeed())
 		// The seed's second check: "kubectl get svc … waypoint". istiod
 		// names the Deployment, Service and ServiceAccount after the Gateway.
@@ -51,12 +51,12 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		Expect(ports).To(ContainElement(int32(waypoint.HBONEPort)), "ports of Service %s", name)
 	})
 
-	It("without istio.io/use-waypoint nothing uses it: traffic stays L4", func(ctx SpecContext) {
+	It("without istio.io/use-waypoint nothing uses it: traffic stays L4", observed, claim("waypoint"), func(ctx SpecContext) {
 		Expect(w.programmed[name]).To(Succeed(), "cannot judge: the waypoint is not there to be ignored")
 		expectEach(ctx, w.frontend, w.api("GET", "/"), 5, traffic.And(traffic.OK(), traffic.NotViaWaypoint()))
 	})
 
-	It("with istio.io/use-waypoint on the namespace, frontend → api goes through the waypoint (X-Request-Id at the server)", func(ctx SpecContext) {
+	It("with istio.io/use-waypoint on the namespace, frontend → api goes through the waypoint (X-Request-Id at the server)", observed, claim("waypoint"), func(ctx SpecContext) {
 		var err error
 		snapshot, err = w.s.Snapshot(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -65,7 +65,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		l7Seen = true
 	})
 
-	It("the Service api gets istio.io/WaypointBound=True", func(ctx SpecContext) {
+	It("the Service api gets istio.io/WaypointBound=True", meshReported, claim("waypoint"), func(ctx SpecContext) {
 		c, err := waypoint.WaitBound(ctx, env.Kube, w.s.Namespace, "api", env.Config.PolicyTimeout)
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry(waypoint.BoundCondition, fmt.Sprintf("%s: %s", c.Reason, c.Message))
@@ -73,7 +73,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 
 	// Item 7 of the issue: the waypoint's L7 telemetry matches what was sent
 	// (the labels Istio's TestL7Telemetry asserts, facts §6.2).
-	It("the waypoint counts the requests in istio_requests_total{reporter=\"waypoint\"} with both principals, the Service and response_code 200", func(ctx SpecContext) {
+	It("the waypoint counts the requests in istio_requests_total{reporter=\"waypoint\"} with both principals, the Service and response_code 200", meshReported, claim("waypoint-telemetry"), func(ctx SpecContext) {
 		pod, err := waypoint.Pod(ctx, env.Kube, w.s.Namespace, name)
 		Expect(err).NotTo(HaveOccurred())
 		before, err := waypoint.Metrics(ctx, env.Kube, pod)
@@ -97,7 +97,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 			"istio_requests_total%v at %s", match, pod.Name)
 	})
 
-	It("removing the label returns traffic to L4, and no pod restarted", func(ctx SpecContext) {
+	It("removing the label returns traffic to L4, and no pod restarted", observed, claim("waypoint"), func(ctx SpecContext) {
 		if !l7Seen {
 			Fail("precondition failed: traffic never went through the waypoint, so a return to L4 would prove nothing")
 		}
@@ -108,7 +108,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		Expect(ambient.Restarted(snapshot, after)).To(BeEmpty())
 	})
 
-	It("with istio.io/use-waypoint on the Service alone, traffic goes through the waypoint again", func(ctx SpecContext) {
+	It("with istio.io/use-waypoint on the Service alone, traffic goes through the waypoint again", observed, claim("waypoint"), func(ctx SpecContext) {
 		v := name
 		Expect(w.s.LabelService(ctx, "api", waypoint.UseLabel, &v)).To(Succeed())
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
@@ -119,7 +119,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 // 1.23. Run the installed release's istioctl: install mode downloads it,
 // preinstalled mode takes ISTIOCTL or skips with that reason.
 var _ = Describe("Phase 4: the waypoint CLI", Label(labelL7), func() {
-	It("istioctl waypoint apply creates the same Gateway, and it is Programmed", func(ctx SpecContext) {
+	It("istioctl waypoint apply creates the same Gateway, and it is Programmed", meshReported, observed, claim("waypoint-cli"), func(ctx SpecContext) {
 		bin := env.Shared.Istioctl
 		if bin == "" {
 			bin = env.Config.Istioctl
@@ -183,7 +183,7 @@ var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoin
 	})
 	for _, r := range waypointForRows {
 		addressed := map[string]string{"service": "by Service name", "pod": "by pod IP"}[r.BindOn]
-		It(fmt.Sprintf("waypoint-for=%s, use-waypoint on the %s, called %s → %s", r.For, r.BindOn, addressed, r.Want), func(ctx SpecContext) {
+		It(fmt.Sprintf("waypoint-for=%s, use-waypoint on the %s, called %s → %s", r.For, r.BindOn, addressed, r.Want), observed, claim("waypoint-for"), func(ctx SpecContext) {
 			app := server(r.BindOn, r.For)
 			q := traffic.Request{URL: w.s.HTTP(app, "/")}
 			if r.BindOn == "pod" {

@@ -48,10 +48,19 @@ func TestAmbient(t *testing.T) {
 }
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	started := time.Now()
 	cfg, err := config.FromEnv()
 	Expect(err).NotTo(HaveOccurred(), "invalid configuration")
 	sh, err := setup.Provision(ctx, cfg, GinkgoWriter)
 	provisioned = &sh
+	// What the run ran on, for the reports, also when provisioning failed.
+	var e *setup.Env
+	if sh.Kubeconfig != "" {
+		e, _ = setup.Attach(cfg, sh)
+	}
+	if werr := setup.WriteEnvironment(cfg, setup.Environment(ctx, cfg, e, sh, started)); werr != nil {
+		GinkgoWriter.Printf("cannot record the environment: %v\n", werr)
+	}
 	Expect(err).NotTo(HaveOccurred(), "provisioning the run")
 	AddReportEntry("run", sh.RunID)
 	AddReportEntry("kubernetes", sh.ServerVersion)
@@ -97,7 +106,11 @@ func newScenario(ctx context.Context, prefix string) *scenario.Scenario {
 	GinkgoHelper()
 	s, err := scenario.New(ctx, env, prefix, nil)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func(ctx SpecContext) { Expect(s.Cleanup(ctx)).To(Succeed()) })
+	track(s)
+	DeferCleanup(func(ctx SpecContext) {
+		defer untrack(s)
+		Expect(s.Cleanup(ctx)).To(Succeed())
+	})
 	return s
 }
 
