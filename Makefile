@@ -10,41 +10,49 @@ GO         ?= go
 GINKGO     := $(GO) tool ginkgo
 LINT       := $(GO) tool -modfile=tools/go.mod golangci-lint
 ACTIONLINT := $(GO) tool -modfile=tools/actionlint/go.mod actionlint
-E2ECTL     := $(GO) run ./cmd/ambient-e2e
+# The command line, built once (so a signal reaches it, not a `go run`).
+E2E_BIN    := _output/bin/ambient-e2e
+E2ECTL     := $(E2E_BIN)
 
-# Suite knobs (see README "Variables"; `make env` lists the harness ones).
-LABEL_FILTER  ?=
-PROCS         ?= 1
-SUITE_TIMEOUT ?= 90m
-DRY_RUN       ?= 0
-GINKGO_FLAGS  ?=
-REPORT_DIR    ?= $(CURDIR)/_output/reports
-WORK_DIR      ?= $(CURDIR)/_output/work
-export REPORT_DIR WORK_DIR
-
-GINKGO_RUN = $(GINKGO) run --tags=e2e -v --procs=$(PROCS) --timeout=$(SUITE_TIMEOUT) \
-	--label-filter='$(LABEL_FILTER)' --output-dir='$(REPORT_DIR)' \
-	--junit-report=junit.xml --json-report=report.json $(GINKGO_FLAGS)
+# Every setting (LABEL_FILTER, PROCS, SUITE_TIMEOUT, GINKGO_FLAGS, REPORT_DIR,
+# WORK_DIR and the harness's) is read by ambient-e2e from the environment or
+# the config file (CONFIG=file or AMBIENT_E2E_CONFIG); `make env` lists them
+# with their values and sources. Make passes on only what is set.
+DRY_RUN ?= 0
+export LABEL_FILTER PROCS SUITE_TIMEOUT GINKGO_FLAGS REPORT_DIR WORK_DIR
+ifneq ($(CONFIG),)
+export AMBIENT_E2E_CONFIG := $(abspath $(CONFIG))
+endif
 
 .PHONY: help
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
-	@echo; echo "Variables: LABEL_FILTER PROCS SUITE_TIMEOUT DRY_RUN GINKGO_FLAGS REPORT_DIR WORK_DIR, and the harness's (make env)."
+	@echo; echo "Settings: CONFIG=file.yaml, DRY_RUN=1, and every variable of make env (LABEL_FILTER, PROCS, ...)."
 
 ## ---- the two set-up commands -------------------------------------------
 
 .PHONY: e2e
-e2e: ## Run the conformance suite (DRY_RUN=1 lists the specs and touches nothing)
+e2e: $(E2E_BIN) ## Run the conformance suite and write the reports (DRY_RUN=1 lists the specs and touches nothing)
 ifeq ($(DRY_RUN),1)
-	$(GINKGO) run --tags=e2e --dry-run -v --label-filter='$(LABEL_FILTER)' $(GINKGO_FLAGS) ./suites/...
+	$(E2ECTL) run --dry-run
 else
-	@mkdir -p '$(REPORT_DIR)' '$(WORK_DIR)'
-	$(E2ECTL) preflight
-	$(GINKGO_RUN) ./suites/...
+	$(E2ECTL) run
 endif
 
 .PHONY: test
-test: fmt-check vet lint unit spec-table ## Format check, vet, linters and every unit test (no cluster)
+test: fmt-check vet lint browser unit spec-table ## Format check, vet, linters and every unit test (no cluster)
+
+.PHONY: $(E2E_BIN)
+$(E2E_BIN): ## Build the ambient-e2e command line (go build, cached)
+	@mkdir -p $(dir $(E2E_BIN))
+	$(GO) build -o $(E2E_BIN) ./cmd/ambient-e2e
+
+.PHONY: browser
+browser: ## Debian's Chromium for the HTML report checks (installed when missing)
+	@command -v chromium >/dev/null || command -v "$${CHROME:-chromium}" >/dev/null || { \
+		echo "installing Debian's chromium (the HTML report is checked in a real headless browser)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
 ## ---- pieces ----------------------------------------------------------------
 
@@ -76,11 +84,11 @@ lint: ## golangci-lint (both modules) and actionlint (workflows)
 	else echo "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"; fi
 
 .PHONY: spec-table
-spec-table: ## Every spec has exactly one row in the null-mesh verdict table (dry run, no cluster)
+spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (dry run, no cluster)
 	@mkdir -p _output/dry
 	@$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >_output/dry/log 2>&1 \
 		|| { cat _output/dry/log; exit 1; }
-	COVERAGE_ONLY=1 $(E2ECTL) verdicts reports/null-mesh.yaml _output/dry/dry-run.json
+	$(E2ECTL) verdicts --coverage-only reports/null-mesh.yaml _output/dry/dry-run.json
 
 ## ---- the offline cluster (no image pulls) --------------------------------
 
@@ -97,15 +105,19 @@ probe: ## Build the probe binary into _output/
 	CGO_ENABLED=0 $(GO) build -trimpath -o _output/probe ./fixtures/probe
 
 .PHONY: versions env
-versions: ## Supported Istio versions (harness/versions/versions.yaml)
+versions: $(E2E_BIN) ## Supported Istio versions with support status (harness/versions/versions.yaml)
 	@$(E2ECTL) versions
-env: ## Every harness variable with its default
+env: $(E2E_BIN) ## Every setting with its effective value and where it came from
 	@$(E2ECTL) env
 
-.PHONY: sweep delete-cluster
-sweep: ## Delete every namespace any run of the suite left behind
+.PHONY: doctor inventory sweep delete-cluster
+doctor: $(E2E_BIN) ## The seed's debug flow for NAMESPACE (make doctor NAMESPACE=my-app)
+	$(E2ECTL) doctor -n '$(or $(NAMESPACE),default)'
+inventory: $(E2E_BIN) ## Everything of the suite's in the cluster (labelled objects, mesh-config providers)
+	$(E2ECTL) inventory
+sweep: $(E2E_BIN) ## Delete every namespace and mesh-config provider any run of the suite left behind
 	$(E2ECTL) sweep
-delete-cluster: ## Delete the kind cluster KIND_CLUSTER_NAME
+delete-cluster: $(E2E_BIN) ## Delete the kind cluster KIND_CLUSTER_NAME
 	$(E2ECTL) delete-cluster
 
 .PHONY: clean

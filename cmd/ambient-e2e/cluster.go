@@ -12,6 +12,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
+	"github.com/ambient-e2e/ambient-e2e/harness/meshconfig"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 )
 
@@ -190,6 +191,21 @@ func sweepCmd() *cobra.Command {
 			}
 			names, err := k.Sweep(ctx, kube.OwnedLabel+"=true", cfg.ReadyTimeout)
 			say(fmt.Sprintf("deleted %d namespaces %v", len(names), names))
+			if err != nil {
+				return err
+			}
+			// Extension providers a killed run left in the mesh config.
+			rev := cfg.IstioRevision
+			if rev == "" {
+				if rev, err = mesh.DiscoverRevision(ctx, k, cfg.IstioNamespace); err != nil {
+					return err
+				}
+			}
+			cp := mesh.ControlPlane{Namespace: cfg.IstioNamespace, Revision: rev}
+			removed, err := meshconfig.Sweep(ctx, k, cp.Namespace, cp.MeshConfigMap())
+			if len(removed) > 0 {
+				say(fmt.Sprintf("removed the suite's extension providers %v from %s/%s", removed, cp.Namespace, cp.MeshConfigMap()))
+			}
 			return err
 		},
 	}

@@ -68,7 +68,7 @@ AMBIENT_E2E_CONFIG; a variable overrides the file.`,
 	}
 	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML file of settings (env "+config.ConfigEnv+"); variables override it")
 	root.AddCommand(
-		preflightCmd(), versionsCmd(), envCmd(),
+		runCmd(), reportCmd(), inventoryCmd(), preflightCmd(), versionsCmd(), envCmd(),
 		clusterUpCmd(), deleteClusterCmd(), offlineDNSCmd(), installCRDsCmd(), dryRunManifestsCmd(), sweepCmd(),
 		verdictsCmd(), doctorCmd(),
 	)

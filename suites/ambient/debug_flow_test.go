@@ -1,0 +1,66 @@
+//go:build e2e
+
+package ambient_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/doctor"
+)
+
+// Seed, "Debug Flows": the six checks a user runs by hand when traffic
+// breaks, as `ambient-e2e doctor` runs them (harness/doctor): on a healthy
+// mesh every step passes for an enrolled namespace. The Kubernetes steps are
+// the control: they pass on any cluster, so a failing mesh step is the
+// mesh's, not the doctor's.
+var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an enrolled namespace", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
+	var report doctor.Report
+	BeforeAll(func(ctx SpecContext) {
+		s := newScenario(ctx, "doctor")
+		Expect(s.Deploy(ctx, fixtures.Workload{Name: "server", Service: "server"}, fixtures.Workload{Name: "client"})).To(Succeed())
+		if err := s.Enroll(ctx); err != nil {
+			AddReportEntry("not enrolled", err.Error())
+		}
+		opts := doctor.Options{Namespace: s.Namespace, MeshNamespace: env.Shared.Mesh.Namespace, TrustDomain: env.Config.TrustDomain, CallTimeout: 10 * time.Second}
+		snap, err := doctor.Gather(ctx, env.Kube, opts)
+		Expect(err).NotTo(HaveOccurred(), "doctor could not read the cluster")
+		report = doctor.Judge(snap)
+		var b strings.Builder
+		Expect(report.Render(&b)).To(Succeed())
+		AddReportEntry("doctor", b.String())
+	})
+
+	It("control: the Kubernetes steps pass (the API server answers, the namespace exists and is labelled istio.io/dataplane-mode=ambient)", observed, claim("debug-flow"), func() {
+		for _, n := range []int{0, 1} {
+			st := step(report, n)
+			Expect(st.State).To(Equal(doctor.Pass), "step %d (%s): %s", n, st.Check, strings.Join(st.Evidence, "; "))
+		}
+	})
+
+	It("every step of the seed's debug flow passes: identity, ztunnel interception, waypoint, policies, CNI", meshReported, claim("debug-flow"), func() {
+		var failed []string
+		for _, st := range report.Steps {
+			if st.State == doctor.Fail {
+				failed = append(failed, fmt.Sprintf("step %d (%s) fails: %s", st.Number, st.Check, strings.Join(st.Evidence, "; ")))
+			}
+		}
+		Expect(failed).To(BeEmpty())
+	})
+})
+
+func step(r doctor.Report, n int) doctor.Step {
+	GinkgoHelper()
+	for _, s := range r.Steps {
+		if s.Number == n {
+			return s
+		}
+	}
+	Fail(fmt.Sprintf("the doctor's report has no step %d", n))
+	return doctor.Step{}
+}
