@@ -177,7 +177,9 @@ func scalar(v any, kind Kind) (string, error) {
 
 // suggest names the known key an unknown one most likely meant.
 func suggest(k string, known map[string]Variable) string {
-	norm := func(s string) string { return strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "").Replace(s)) }
+	norm := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "").Replace(s))
+	}
 	for key, v := range known {
 		if norm(key) == norm(k) || norm(v.Name) == norm(k) {
 			return fmt.Sprintf(" (did you mean %q?)", key)

@@ -132,4 +132,3 @@ func FormatPulls(pulls []ImagePull) []string {
 	}
 	return out
 }
-

@@ -120,7 +120,7 @@ func TestRunsVersion(t *testing.T) {
 
 func TestControlPlaneNames(t *testing.T) {
 	for _, tc := range []struct {
-		cp                 ControlPlane
+		cp                ControlPlane
 		istiod, configMap string
 	}{
 		{ControlPlane{Namespace: DefaultNamespace}, "istiod", "istio"},
