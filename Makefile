@@ -110,6 +110,13 @@ versions: $(E2E_BIN) ## Supported Istio versions with support status (harness/ve
 env: $(E2E_BIN) ## Every setting with its effective value and where it came from
 	@$(E2ECTL) env
 
+.PHONY: versions-matrix report-matrix
+versions-matrix: $(E2E_BIN) ## The nightly's GitHub Actions matrix as JSON (INCLUDE_EOL=true, INCLUDE=1.29,dev)
+	@$(E2ECTL) versions --matrix $(if $(filter true 1,$(INCLUDE_EOL)),--eol) $(if $(INCLUDE),--include '$(INCLUDE)')
+report-matrix: $(E2E_BIN) ## Merge conformance reports (REPORTS="a.yaml b.yaml") into MATRIX_DIR/matrix.{md,html}
+	@mkdir -p '$(or $(MATRIX_DIR),_output/matrix)'
+	$(E2ECTL) report matrix $(REPORTS) --markdown '$(or $(MATRIX_DIR),_output/matrix)/matrix.md' --html '$(or $(MATRIX_DIR),_output/matrix)/matrix.html'
+
 .PHONY: doctor inventory sweep delete-cluster
 doctor: $(E2E_BIN) ## The seed's debug flow for NAMESPACE (make doctor NAMESPACE=my-app)
 	$(E2ECTL) doctor -n '$(or $(NAMESPACE),default)'
