@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -15,23 +16,32 @@ import (
 // (kubernetes pkg/kubelet/images/image_manager.go@v1.34.4: reason "Pulling"
 // `Pulling image "X"`, reason "Pulled" `Successfully pulled image "X" in
 // 1.2s (1.5s including waiting). Image size: N bytes.` or `Container image
-// "X" already present on machine`).
+// "X" already present on machine`, reason "Failed" `Failed to pull image
+// "X": …`; the kubelet retries a failed pull after a back-off).
 type ImagePull struct {
 	Image   string
-	Started time.Time     // the Pulling event; zero when the image was present
+	Started time.Time     // the last Pulling event; zero when the image was present
 	Done    bool          // a Pulled event came
 	Present bool          // already on the node: nothing was pulled
-	Took    time.Duration // the pull's own time, from the Pulled message
+	Failed  string        // the last failure, while no pull succeeded after it
+	Took    time.Duration // time spent pulling: the pull's own figure, plus failed attempts
+	pulling bool          // an attempt is under way since Started
 }
 
 var (
 	pullingRE = regexp.MustCompile(`^Pulling image "([^"]+)"`)
 	pulledRE  = regexp.MustCompile(`^Successfully pulled image "([^"]+)" in ([^ ]+) \(([^ ]+) including waiting\)`)
 	presentRE = regexp.MustCompile(`^Container image "([^"]+)" already present on machine`)
+	failedRE  = regexp.MustCompile(`^Failed to pull image "([^"]+)": (.*)`)
 )
 
 // ParsePullEvents reads a pod's image pulls from its events, in image order.
+// A failed attempt counts as pulling time up to its failure; the back-off
+// before the next attempt does not (the pod is not pulling then, it is
+// failing to).
 func ParsePullEvents(events []corev1.Event) []ImagePull {
+	events = slices.Clone(events)
+	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Before(eventTime(events[j])) })
 	byImage := map[string]*ImagePull{}
 	get := func(image string) *ImagePull {
 		p, ok := byImage[image]
@@ -42,24 +52,34 @@ func ParsePullEvents(events []corev1.Event) []ImagePull {
 		return p
 	}
 	for _, e := range events {
+		at := eventTime(e)
 		switch e.Reason {
 		case "Pulling":
 			if m := pullingRE.FindStringSubmatch(e.Message); m != nil {
-				get(m[1]).Started = eventTime(e)
+				p := get(m[1])
+				p.Started, p.pulling, p.Done = at, true, false
 			}
 		case "Pulled":
 			if m := pulledRE.FindStringSubmatch(e.Message); m != nil {
 				p := get(m[1])
-				p.Done = true
+				p.Done, p.pulling, p.Failed = true, false, ""
 				// The time including waiting is the one the pod waited.
 				if d, err := time.ParseDuration(m[3]); err == nil {
-					p.Took = d
+					p.Took += d
 				} else if d, err := time.ParseDuration(m[2]); err == nil {
-					p.Took = d
+					p.Took += d
 				}
 			} else if m := presentRE.FindStringSubmatch(e.Message); m != nil {
 				p := get(m[1])
-				p.Done, p.Present = true, true
+				p.Done, p.Present, p.pulling = true, true, false
+			}
+		case "Failed":
+			if m := failedRE.FindStringSubmatch(e.Message); m != nil {
+				p := get(m[1])
+				if p.pulling && !p.Started.IsZero() {
+					p.Took += at.Sub(p.Started)
+				}
+				p.pulling, p.Failed = false, m[2]
 			}
 		}
 	}
@@ -81,26 +101,24 @@ func eventTime(e corev1.Event) time.Time {
 	return e.FirstTimestamp.Time
 }
 
-// PullTime is how long a pod has spent pulling images by now: finished
-// pulls by their own account, a pull still going since its Pulling event.
+// PullTime is how long a pod has spent pulling images by now: the time of
+// finished and failed attempts, and of an attempt still going.
 func PullTime(pulls []ImagePull, now time.Time) time.Duration {
 	var d time.Duration
 	for _, p := range pulls {
-		switch {
-		case p.Done:
-			d += p.Took
-		case !p.Started.IsZero():
+		d += p.Took
+		if p.pulling && !p.Started.IsZero() {
 			d += now.Sub(p.Started)
 		}
 	}
 	return d
 }
 
-// Pulling names the images still being pulled, for a progress line.
+// Pulling names the images being pulled right now, for a progress line.
 func Pulling(pulls []ImagePull) []string {
 	var out []string
 	for _, p := range pulls {
-		if !p.Done && !p.Started.IsZero() {
+		if p.pulling {
 			out = append(out, p.Image)
 		}
 	}
@@ -126,7 +144,9 @@ func FormatPulls(pulls []ImagePull) []string {
 			out = append(out, p.Image+" already present")
 		case p.Done:
 			out = append(out, p.Image+" pulled in "+p.Took.Round(100*time.Millisecond).String())
-		case !p.Started.IsZero():
+		case p.Failed != "":
+			out = append(out, p.Image+" cannot be pulled: "+p.Failed)
+		case p.pulling:
 			out = append(out, p.Image+" still pulling")
 		}
 	}

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,37 @@ func TestPullStillGoing(t *testing.T) {
 	}
 	if p := Pulling(ParsePullEvents(nil)); len(p) != 0 {
 		t.Errorf("Pulling of nothing = %v", p)
+	}
+}
+
+// A pull that fails (the image is not in the registry, or no registry can
+// be reached) stops counting as pulling at the failure: the back-off after
+// it counts against the readiness bound, so a missing image ends the wait.
+func TestFailedPullStopsCounting(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const proxy = "localhost/istio/proxyv2:1.31-dev-distroless"
+	events := []corev1.Event{
+		ev("BackOff", `Back-off pulling image "`+proxy+`"`, t0.Add(4*time.Second)),
+		ev("Failed", `Failed to pull image "`+proxy+`": rpc error: code = NotFound desc = failed to pull and unpack image "`+proxy+`": failed to resolve reference: not found`, t0.Add(3*time.Second)),
+		ev("Pulling", `Pulling image "`+proxy+`"`, t0.Add(time.Second)),
+		ev("Pulling", `Pulling image "`+proxy+`"`, t0.Add(20*time.Second)),
+		ev("Failed", `Failed to pull image "`+proxy+`": rpc error: code = Unknown desc = dial tcp: lookup localhost: no such host`, t0.Add(22*time.Second)),
+	}
+	pulls := ParsePullEvents(events)
+	if len(pulls) != 1 {
+		t.Fatalf("pulls = %+v", pulls)
+	}
+	p := pulls[0]
+	if p.Done || p.Failed == "" || !strings.Contains(p.Failed, "no such host") {
+		t.Fatalf("pull = %+v", p)
+	}
+	if d := PullTime(pulls, t0.Add(time.Hour)); d != 4*time.Second {
+		t.Errorf("PullTime = %s, want the two failed attempts' 2 s each", d)
+	}
+	if len(Pulling(pulls)) != 0 {
+		t.Errorf("a failed pull is not pulling: %v", Pulling(pulls))
+	}
+	if got := FormatPulls(pulls); len(got) != 1 || !strings.Contains(got[0], "cannot be pulled: rpc error") {
+		t.Errorf("FormatPulls = %q", got)
 	}
 }

@@ -299,3 +299,31 @@ func ImageVersion(image string) string {
 	}
 	return tag
 }
+
+// ActiveMeshConfig asks istiod for the mesh config it runs with: its
+// /debug/mesh (pilot/pkg/xds/debug.go@release-1.31 meshHandler, on the
+// monitoring port 15014, open to localhost only), read inside istiod's own
+// container with `pilot-discovery request GET /debug/mesh`
+// (pilot/cmd/pilot-discovery/app/request.go). What the ConfigMap says and
+// what istiod took from it are two things; this is the second.
+func ActiveMeshConfig(ctx context.Context, k *kube.Kube, cp ControlPlane) ([]byte, error) {
+	sel := "app=" + Istiod
+	if cp.Revision != "" {
+		sel += "," + RevisionLabel + "=" + cp.Revision
+	}
+	pods, err := k.Pods(ctx, cp.Namespace, sel)
+	if err != nil {
+		return nil, fmt.Errorf("listing istiod pods: %w", err)
+	}
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || !kube.PodReady(p) {
+			continue
+		}
+		out, err := k.Exec(ctx, cp.Namespace, p.Name, "discovery", []string{"pilot-discovery", "request", "GET", "/debug/mesh"})
+		if err != nil {
+			return nil, fmt.Errorf("istiod %s's active mesh config: %w", p.Name, err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("no istiod: no ready pod with %s in %s", sel, cp.Namespace)
+}

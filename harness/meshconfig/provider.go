@@ -214,3 +214,22 @@ func describe(e map[string]any) string {
 	}
 	return "no provider settings"
 }
+
+// ActiveProviders lists the extension providers' names in istiod's active
+// mesh config, the JSON of MeshConfig its /debug/mesh writes
+// (extensionProviders[].name).
+func ActiveProviders(meshJSON []byte) ([]string, error) {
+	var m struct {
+		ExtensionProviders []struct {
+			Name string `json:"name"`
+		} `json:"extensionProviders"`
+	}
+	if err := json.Unmarshal(meshJSON, &m); err != nil {
+		return nil, fmt.Errorf("istiod's active mesh config is not JSON: %w", err)
+	}
+	names := make([]string, 0, len(m.ExtensionProviders))
+	for _, p := range m.ExtensionProviders {
+		names = append(names, p.Name)
+	}
+	return names, nil
+}

@@ -253,3 +253,30 @@ func TestRemoveProvider(t *testing.T) {
 		t.Errorf("removed a provider with other settings: %v, %v", removed, err)
 	}
 }
+
+// What istiod's /debug/mesh writes: protojson of MeshConfig, camelCase
+// fields (istio.io/api mesh/v1alpha1, pilot/pkg/xds/debug.go meshHandler).
+const activeMeshJSON = `{
+  "proxyListenPort": 15001,
+  "accessLogFile": "/dev/stdout",
+  "defaultConfig": {"discoveryAddress": "istiod.istio-system.svc:15012"},
+  "rootNamespace": "istio-system",
+  "extensionProviders": [
+    {"name": "prometheus", "prometheus": {}},
+    {"name": "envoy-ext-authz-http", "envoyExtAuthzHttp": {"service": "ext-authz.extauthz-abc.svc.cluster.local", "port": 8000, "includeRequestHeadersInCheck": ["x-ext-authz"]}}
+  ],
+  "trustDomain": "cluster.local"
+}`
+
+func TestActiveProviders(t *testing.T) {
+	got, err := ActiveProviders([]byte(activeMeshJSON))
+	if err != nil || len(got) != 2 || got[1] != "envoy-ext-authz-http" {
+		t.Fatalf("ActiveProviders = %v, %v", got, err)
+	}
+	if got, err := ActiveProviders([]byte(`{"rootNamespace":"istio-system"}`)); err != nil || len(got) != 0 {
+		t.Fatalf("no providers: %v, %v", got, err)
+	}
+	if _, err := ActiveProviders([]byte("received unsuccessful status code 401")); err == nil {
+		t.Fatal("not JSON accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/jwt"
+	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/meshconfig"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
@@ -169,6 +171,25 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 		w.withWaypoint(ctx, "waypoint")
 		since = time.Now()
 		Expect(w.s.Apply(ctx, fixtures.RateLimitAPI)).To(Succeed())
+	})
+	It("istiod takes the provider from the mesh config without a restart: its active mesh config lists envoy-ext-authz-http", meshReported, claim("ext-authz"), func(ctx SpecContext) {
+		var last string
+		Expect(wait.For(ctx, "istiod's active mesh config to list "+fixtures.ExtAuthzProvider, env.Config.PolicyTimeout, func(ctx context.Context) (bool, string, error) {
+			b, err := mesh.ActiveMeshConfig(ctx, env.Kube, env.Shared.Mesh)
+			if err != nil {
+				if strings.Contains(err.Error(), "no istiod") {
+					return false, "", wait.Permanent(err)
+				}
+				return false, "", err
+			}
+			names, err := meshconfig.ActiveProviders(b)
+			if err != nil {
+				return false, "", err
+			}
+			last = fmt.Sprintf("providers %v", names)
+			return slices.Contains(names, fixtures.ExtAuthzProvider), last, nil
+		})).To(Succeed())
+		AddReportEntry("istiod's extension providers", last)
 	})
 	runL7Rows(func() *l7World { return w }, "ext-authz", []l7Row{
 		{About: "/api/* without the allow header → 403 from the ext-authz server", Method: "GET", Path: "/api/items",
