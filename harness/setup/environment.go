@@ -157,4 +157,3 @@ func WriteEnvironment(cfg *config.Config, e runinfo.Environment) error {
 // to the module root, wherever the process runs (the suite runs in its
 // package directory).
 func ReportDir(cfg *config.Config) string { return absolute(cfg.ReportDir) }
-
