@@ -6,10 +6,12 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"fortio.org/fortio/fhttp"
 	fstats "fortio.org/fortio/stats"
 
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
 
@@ -26,10 +28,134 @@ func ParsePercentile(name string) (float64, error) {
 	return v, nil
 }
 
+// TrialFromLoad converts what `probe load` prints (harness/traffic.
+// LoadResult: fortio's result r and the uniform histograms u of the same
+// calls) into a trial. With u, the buckets and percentiles come from u.All
+// (TrialFromUniform: every bucket u's width wide, every percentile within
+// one bucket), Errors is u.Failed.Count, and u must hold as many calls and
+// failed calls as fortio's result. Without u (nil: --bucket 0, or a probe
+// older than it) it falls back to fortio's buckets (TrialFromHTTP), which
+// widen with the latency. UniformBucket tells the two apart.
+func TrialFromLoad(r *fhttp.HTTPRunnerResults, u *wire.LoadHistograms, percentiles []string) (runinfo.Trial, error) {
+	if u == nil {
+		return TrialFromHTTP(r, percentiles)
+	}
+	if r == nil || r.DurationHistogram == nil {
+		return runinfo.Trial{}, errors.New("no fortio result")
+	}
+	if err := u.Validate(); err != nil {
+		return runinfo.Trial{}, fmt.Errorf("uniform histograms: %w", err)
+	}
+	var fortioErrors int64
+	if r.ErrorsDurationHistogram != nil {
+		fortioErrors = r.ErrorsDurationHistogram.Count
+	}
+	if u.All.Count != r.DurationHistogram.Count || u.Failed.Count != fortioErrors {
+		return runinfo.Trial{}, fmt.Errorf("uniform histograms hold %d calls, %d failed; fortio's result %d calls, %d errors: not the same run",
+			u.All.Count, u.Failed.Count, r.DurationHistogram.Count, fortioErrors)
+	}
+	t, err := TrialFromUniform(&u.All, percentiles)
+	if err != nil {
+		return runinfo.Trial{}, err
+	}
+	t.Started = r.StartTime
+	t.Errors = u.Failed.Count
+	return t, nil
+}
+
+// TrialFromRoundTrips converts `probe rr`'s result into a trial: from its
+// uniform histogram when it has one (TrialFromUniform), else from its
+// fortio histogram (TrialFromHistogram). Count is the successful samples
+// (the failed ones have no latency), Errors the failed ones.
+func TrialFromRoundTrips(r wire.RoundTrips, percentiles []string) (runinfo.Trial, error) {
+	var t runinfo.Trial
+	var err error
+	if r.UniformHistogram != nil {
+		if r.Histogram != nil && r.UniformHistogram.Count != r.Histogram.Count {
+			return runinfo.Trial{}, fmt.Errorf("round trips: uniform histogram of %d samples, fortio's of %d: not the same run",
+				r.UniformHistogram.Count, r.Histogram.Count)
+		}
+		t, err = TrialFromUniform(r.UniformHistogram, percentiles)
+	} else {
+		t, err = TrialFromHistogram(r.Histogram, percentiles)
+	}
+	if err != nil {
+		return runinfo.Trial{}, fmt.Errorf("round trips: %w", err)
+	}
+	t.Errors = int64(r.Errors)
+	return t, nil
+}
+
+// TrialFromUniform converts a uniform histogram (seconds) into a trial:
+// its buckets, all h's width wide, in ms, and the percentiles in ms read by
+// wire.Histogram.Percentile (linear within the bucket, at most one bucket
+// width from the exact percentile).
+func TrialFromUniform(h *wire.Histogram, percentiles []string) (runinfo.Trial, error) {
+	if h == nil || h.Count == 0 {
+		return runinfo.Trial{}, errors.New("empty uniform histogram: the trial recorded no calls")
+	}
+	if err := h.Validate(); err != nil {
+		return runinfo.Trial{}, err
+	}
+	if len(percentiles) == 0 {
+		percentiles = DefaultPercentiles
+	}
+	t := runinfo.Trial{Count: h.Count, Percentiles: map[string]float64{}}
+	for _, s := range h.Spans(time.Millisecond) {
+		t.Histogram = append(t.Histogram, runinfo.Bucket(s))
+	}
+	for _, name := range percentiles {
+		p, err := ParsePercentile(name)
+		if err != nil {
+			return runinfo.Trial{}, err
+		}
+		v, err := h.Percentile(p)
+		if err != nil {
+			return runinfo.Trial{}, err
+		}
+		t.Percentiles[name] = v * 1000
+	}
+	return t, nil
+}
+
+// UniformBucket reports which histogram a trial's buckets come from: ok is
+// true when they are a uniform histogram's (TrialFromUniform, or
+// TrialFromLoad and TrialFromRoundTrips given one): every bucket widthMs
+// wide, a whole number of nanoseconds, and starting on a multiple of it,
+// so that every percentile of the trial is resolved to widthMs. False
+// means fortio's buckets (the fallback): their width grows with the
+// latency, and the outer two are narrowed to fortio's min and max;
+// PercentileBucket gives the one of a percentile. runinfo.Trial does not
+// record its source, so this is read from the buckets themselves; a
+// fortio trial whose calls all fell in one bucket may read as uniform, and
+// then that bucket, [min, max], is indeed the resolution of its
+// percentiles.
+func UniformBucket(t runinfo.Trial) (widthMs float64, ok bool) {
+	if len(t.Histogram) == 0 {
+		return 0, false
+	}
+	const nsPerMs = 1e6
+	w := math.Round((t.Histogram[0].End - t.Histogram[0].Start) * nsPerMs)
+	if !(w >= 1) {
+		return 0, false
+	}
+	for _, b := range t.Histogram {
+		start, end := b.Start*nsPerMs, b.End*nsPerMs
+		tol := 1e-3 + 1e-12*math.Abs(end) // ns: float rounding of the ms values
+		k := start / w
+		if math.Abs((end-start)-w) > tol || math.Abs(k-math.Round(k))*w > tol {
+			return 0, false
+		}
+	}
+	return w / nsPerMs, true
+}
+
 // TrialFromHTTP converts a fortio HTTP run (fortio's JSON result, as the
-// probe prints it) into a trial: its DurationHistogram with the
-// percentiles, and the failed calls (fortio's ErrorsDurationHistogram) as
-// Errors. Failed calls stay in the histogram, as fortio keeps them.
+// probe prints it) into a trial from fortio's own buckets: its
+// DurationHistogram with the percentiles, and the failed calls (fortio's
+// ErrorsDurationHistogram) as Errors. Failed calls stay in the histogram,
+// as fortio keeps them. It is TrialFromLoad's fallback when the probe
+// printed no uniform histograms.
 func TrialFromHTTP(r *fhttp.HTTPRunnerResults, percentiles []string) (runinfo.Trial, error) {
 	if r == nil {
 		return runinfo.Trial{}, errors.New("no fortio result")
@@ -48,9 +174,12 @@ func TrialFromHTTP(r *fhttp.HTTPRunnerResults, percentiles []string) (runinfo.Tr
 // TrialFromHistogram converts a fortio histogram (seconds) into a trial:
 // the percentiles in ms, interpolated by fortio (HistogramData.
 // CalcPercentile) within the bucket that holds them, and every bucket in
-// ms. Any bucket layout works: fortio's own (its buckets are the -r
-// resolution wide below 11 × it and 10-25% of the value above) or a finer
-// one a probe records, as long as the cumulative percents are fortio's.
+// ms. Fortio's buckets are the -r resolution wide below 11 × it only, and
+// 10-100% of the value above (at -r 10 µs: 50 µs wide at 0.2-0.5 ms, 100
+// µs at 0.5-1 ms, 200 µs at 1-2 ms), so a percentile there is fortio's
+// interpolation inside a wide bucket: use TrialFromUniform when the probe
+// recorded a uniform histogram. Any bucket layout in fortio's format works,
+// as long as the cumulative percents are fortio's.
 func TrialFromHistogram(h *fstats.HistogramData, percentiles []string) (runinfo.Trial, error) {
 	if err := checkHistogram(h); err != nil {
 		return runinfo.Trial{}, err
@@ -114,7 +243,10 @@ func histogramOf(t runinfo.Trial) *fstats.HistogramData {
 }
 
 // Percentile returns a trial's percentile in ms: the recorded one, or one
-// interpolated from its kept histogram by fortio.
+// read from its kept histogram: for uniform buckets (UniformBucket) by
+// wire.Histogram.Percentile's rule (the bucket of the value of rank
+// ⌈p × Count / 100⌉, linear by rank within it: at most one bucket from the
+// exact value), else interpolated by fortio.
 func Percentile(t runinfo.Trial, name string) (float64, error) {
 	if v, ok := t.Percentiles[name]; ok {
 		return v, nil
@@ -127,12 +259,33 @@ func Percentile(t runinfo.Trial, name string) (float64, error) {
 	if err := checkHistogram(h); err != nil {
 		return 0, fmt.Errorf("%s trial of %s, round %d: %s not recorded and %w", t.Kind, t.Arm, t.Round, name, err)
 	}
+	if _, ok := UniformBucket(t); ok {
+		return uniformPercentile(t, p), nil
+	}
 	return h.CalcPercentile(p), nil
+}
+
+// uniformPercentile is wire.Histogram.Percentile on a trial's buckets
+// (checked by checkHistogram), which keep no min and max: the bucket's
+// own bounds are interpolated between.
+func uniformPercentile(t runinfo.Trial, p float64) float64 {
+	rank := p / 100 * float64(t.Count)
+	var before int64
+	for _, b := range t.Histogram {
+		if float64(before+b.Count) >= rank {
+			return b.Start + (rank-float64(before))/float64(b.Count)*(b.End-b.Start)
+		}
+		before += b.Count
+	}
+	return t.Histogram[len(t.Histogram)-1].End
 }
 
 // PercentileBucket returns the bucket of a trial's histogram that holds
 // the percentile: its width (End − Start, ms) is the resolution the
-// percentile was read with.
+// percentile was read with. For a trial from a uniform histogram that is
+// the real bucket, the uniform width wide (e.g. 0.01 ms); for fortio's
+// buckets it is fortio's, whose width grows with the latency (the outer
+// two narrowed to its min and max).
 func PercentileBucket(t runinfo.Trial, name string) (runinfo.Bucket, error) {
 	p, err := ParsePercentile(name)
 	if err != nil {

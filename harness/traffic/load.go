@@ -9,6 +9,7 @@ import (
 
 	"fortio.org/fortio/fhttp"
 
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/probelog"
 )
@@ -20,8 +21,13 @@ type Load struct {
 	Connections int
 	Duration    time.Duration
 	PayloadSize int // bytes; 0 = GET
-	// Resolution is the histogram resolution; 0 keeps the probe's 10 µs.
+	// Resolution is fortio's histogram resolution (the width of its lowest
+	// buckets only); 0 keeps the probe's 10 µs.
 	Resolution time.Duration
+	// Bucket is the width of the uniform histograms of every call the probe
+	// prints next to fortio's result (the same at every latency); 0 keeps
+	// the probe's 10 µs, a negative width asks for none (--bucket 0).
+	Bucket time.Duration
 	// Uniform, NoCatchUp and Jitter are fortio's -uniform, -nocatchup and
 	// -jitter (Istio's benchmark runs -uniform -nocatchup); they need QPS > 0.
 	Uniform   bool
@@ -39,6 +45,9 @@ func (l Load) Args() []string {
 	if l.Resolution != 0 {
 		args = append(args, "--resolution", strconv.FormatFloat(l.Resolution.Seconds(), 'f', -1, 64))
 	}
+	if l.Bucket != 0 {
+		args = append(args, "--bucket", bucketFlag(l.Bucket))
+	}
 	for _, f := range []struct {
 		flag string
 		on   bool
@@ -53,8 +62,37 @@ func (l Load) Args() []string {
 	return args
 }
 
+// bucketFlag renders a --bucket width in ASCII units ("10us", "500ns");
+// a negative width is "0": none.
+func bucketFlag(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0"
+	case d%time.Microsecond == 0:
+		return strconv.FormatInt(int64(d/time.Microsecond), 10) + "us"
+	}
+	return strconv.FormatInt(int64(d), 10) + "ns"
+}
+
+// LoadResult is everything `probe load` prints.
+type LoadResult struct {
+	// Fortio is fortio's result, as ParseLoad returns it.
+	Fortio *fhttp.HTTPRunnerResults
+	// Uniform are the uniform histograms of the same calls (every call and
+	// the failed ones, in buckets of one width); nil when the probe printed
+	// none (Load.Bucket negative, or a probe image older than them).
+	Uniform *wire.LoadHistograms
+}
+
 // RunLoad runs the load in the pod and returns fortio's result.
 func (c Client) RunLoad(ctx context.Context, l Load) (*fhttp.HTTPRunnerResults, error) {
+	r, err := c.RunLoadFull(ctx, l)
+	return r.Fortio, err
+}
+
+// RunLoadFull runs the load in the pod and returns fortio's result and the
+// uniform histograms.
+func (c Client) RunLoadFull(ctx context.Context, l Load) (LoadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.Duration+time.Minute)
 	defer cancel()
 	container := c.Container
@@ -64,12 +102,45 @@ func (c Client) RunLoad(ctx context.Context, l Load) (*fhttp.HTTPRunnerResults, 
 	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, l.Args())
 	probelog.Add("load", c.Namespace+"/"+c.Pod, l.Args(), out, err)
 	if err != nil {
-		return nil, err
+		return LoadResult{}, err
 	}
-	return ParseLoad(out)
+	return ParseLoadFull(out)
 }
 
-// ParseLoad reads fortio's JSON result.
+// ParseLoadFull reads what `probe load` prints: fortio's result and, when
+// present, the uniform histograms in its top-level field
+// wire.LoadHistogramsField, which must be consistent in themselves (see
+// wire.LoadHistograms.Validate) and hold as many calls and failed calls as
+// fortio's DurationHistogram and ErrorsDurationHistogram.
+func ParseLoadFull(out []byte) (LoadResult, error) {
+	r, err := ParseLoad(out)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	var extra struct {
+		Uniform *wire.LoadHistograms `json:"uniformHistograms"`
+	}
+	if err := json.Unmarshal(out, &extra); err != nil {
+		return LoadResult{}, fmt.Errorf("probe load's %s: %w", wire.LoadHistogramsField, err)
+	}
+	if u := extra.Uniform; u != nil {
+		if err := u.Validate(); err != nil {
+			return LoadResult{}, fmt.Errorf("probe load's %s: %w", wire.LoadHistogramsField, err)
+		}
+		var fortioErrors int64
+		if r.ErrorsDurationHistogram != nil {
+			fortioErrors = r.ErrorsDurationHistogram.Count
+		}
+		if u.All.Count != r.DurationHistogram.Count || u.Failed.Count != fortioErrors {
+			return LoadResult{}, fmt.Errorf("probe load's %s hold %d calls, %d failed; fortio's result %d calls, %d errors",
+				wire.LoadHistogramsField, u.All.Count, u.Failed.Count, r.DurationHistogram.Count, fortioErrors)
+		}
+	}
+	return LoadResult{Fortio: r, Uniform: extra.Uniform}, nil
+}
+
+// ParseLoad reads fortio's JSON result (the uniform histograms the probe
+// adds are ignored: ParseLoadFull reads them).
 func ParseLoad(out []byte) (*fhttp.HTTPRunnerResults, error) {
 	var r fhttp.HTTPRunnerResults
 	if err := json.Unmarshal(out, &r); err != nil {

@@ -33,7 +33,8 @@ type RoundTrip struct {
 	Count      int           // samples; DefaultRoundTripCount when 0
 	Size       int           // bytes per round trip; DefaultRoundTripSize when 0
 	Timeout    time.Duration // per sample, dial included; DefaultRoundTripTimeout when 0
-	Resolution time.Duration // histogram resolution; 0 keeps the probe's 10 µs
+	Resolution time.Duration // fortio's histogram resolution (its lowest buckets); 0 keeps the probe's 10 µs
+	Bucket     time.Duration // uniform histogram's bucket width; 0 keeps the probe's 10 µs, negative asks for none
 	QPS        float64       // samples per second; 0 is back to back
 }
 
@@ -91,6 +92,9 @@ func (q RoundTrip) Args() []string {
 	if q.Resolution != 0 {
 		args = append(args, "--resolution", strconv.FormatFloat(q.Resolution.Seconds(), 'f', -1, 64))
 	}
+	if q.Bucket != 0 {
+		args = append(args, "--bucket", bucketFlag(q.Bucket))
+	}
 	if q.QPS != 0 {
 		args = append(args, "--qps", strconv.FormatFloat(q.QPS, 'f', -1, 64))
 	}
@@ -130,7 +134,8 @@ func (c Client) RoundTrips(ctx context.Context, q RoundTrip) (wire.RoundTrips, e
 }
 
 // ParseRoundTrips reads the JSON document of `probe rr` and checks that it
-// is the run asked for, in mode.
+// is the run asked for, in mode, and that its uniform histogram, when
+// present, is consistent and holds the samples of fortio's.
 func ParseRoundTrips(out []byte, mode string) (wire.RoundTrips, error) {
 	var r wire.RoundTrips
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -141,6 +146,14 @@ func ParseRoundTrips(out []byte, mode string) (wire.RoundTrips, error) {
 	}
 	if r.Mode != mode {
 		return wire.RoundTrips{}, fmt.Errorf("probe rr ran mode %q, want %q: is the probe image older than this harness?", r.Mode, mode)
+	}
+	if u := r.UniformHistogram; u != nil {
+		if err := u.Validate(); err != nil {
+			return wire.RoundTrips{}, fmt.Errorf("probe rr's uniform histogram: %w", err)
+		}
+		if u.Count != r.Histogram.Count {
+			return wire.RoundTrips{}, fmt.Errorf("probe rr's uniform histogram holds %d samples, its fortio histogram %d", u.Count, r.Histogram.Count)
+		}
 	}
 	return r, nil
 }

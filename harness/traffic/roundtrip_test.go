@@ -106,3 +106,38 @@ func TestRoundTripsReportsProbeFailures(t *testing.T) {
 		}
 	}
 }
+
+// rrUniformJSON is rrJSON with the uniform histogram of its two samples.
+var rrUniformJSON = strings.TrimSuffix(rrJSON, "}") +
+	`,"uniformHistogram":{"bucketSeconds":0.00001,"count":2,"min":0.0001,"max":0.0002,"sum":0.0003,"buckets":[[10,1],[20,1]]}}`
+
+func TestRoundTripsCarriesTheUniformHistogram(t *testing.T) {
+	f := &recordingExec{out: rrUniformJSON}
+	res, err := Client{Kube: f}.RoundTrips(t.Context(), RoundTrip{URL: "tcp://s:9090", Bucket: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := res.UniformHistogram
+	if u == nil || u.Count != 2 || u.Width() != 10*time.Microsecond || len(u.Buckets) != 2 || u.Buckets[1] != (wire.Bucket{Index: 20, Count: 1}) {
+		t.Fatalf("uniform histogram %+v", u)
+	}
+	if got := strings.Join(f.cmd, " "); !strings.HasSuffix(got, "--timeout 5s --bucket 1us") {
+		t.Errorf("ran %q", got)
+	}
+	if got := strings.Join(RoundTrip{URL: "tcp://s:9090", Bucket: -1}.Args(), " "); !strings.HasSuffix(got, " --bucket 0") {
+		t.Errorf("negative bucket: %q, want --bucket 0 (none)", got)
+	}
+	if res, err := ParseRoundTrips([]byte(rrJSON), wire.RoundTripRR); err != nil || res.UniformHistogram != nil {
+		t.Errorf("a document without the uniform histogram (an older probe): %+v, %v", res.UniformHistogram, err)
+	}
+	for want, out := range map[string]string{
+		"holds 3 samples, its fortio histogram 2": strings.Replace(strings.Replace(rrUniformJSON, `"count":2,"min"`, `"count":3,"min"`, 1),
+			`[[10,1],`, `[[10,2],`, 1),
+		"buckets hold 2 values, its count is 3": strings.Replace(rrUniformJSON, `"count":2,"min"`, `"count":3,"min"`, 1),
+		"not in its first bucket":               strings.Replace(rrUniformJSON, `"min":0.0001,"max"`, `"min":0.00005,"max"`, 1),
+	} {
+		if _, err := ParseRoundTrips([]byte(out), wire.RoundTripRR); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err %v, want one containing %q", err, want)
+		}
+	}
+}
