@@ -100,7 +100,7 @@ func TrialFromUniform(h *wire.Histogram, percentiles []string) (runinfo.Trial, e
 	if len(percentiles) == 0 {
 		percentiles = DefaultPercentiles
 	}
-	t := runinfo.Trial{Count: h.Count, Percentiles: map[string]float64{}}
+	t := runinfo.Trial{Count: h.Count, Percentiles: map[string]float64{}, BucketMs: float64(h.Width()) / float64(time.Millisecond)}
 	for _, s := range h.Spans(time.Millisecond) {
 		t.Histogram = append(t.Histogram, runinfo.Bucket(s))
 	}
@@ -131,6 +131,9 @@ func TrialFromUniform(h *wire.Histogram, percentiles []string) (runinfo.Trial, e
 // then that bucket, [min, max], is indeed the resolution of its
 // percentiles.
 func UniformBucket(t runinfo.Trial) (widthMs float64, ok bool) {
+	if t.BucketMs > 0 {
+		return t.BucketMs, true
+	}
 	if len(t.Histogram) == 0 {
 		return 0, false
 	}

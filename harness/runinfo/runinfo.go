@@ -233,8 +233,12 @@ type Trial struct {
 	Count       int64              `json:"count"`
 	Errors      int64              `json:"errors"`
 	Percentiles map[string]float64 `json:"percentiles"` // "p50" → ms
-	Histogram   []Bucket           `json:"histogram"`
-	Resources   []Usage            `json:"resources,omitempty"`
+	// BucketMs is the width of the histogram's buckets when they are
+	// uniform (the probe's own histogram of every call); 0 when they are
+	// fortio's, which widen with the latency.
+	BucketMs  float64  `json:"bucketMs,omitempty"`
+	Histogram []Bucket `json:"histogram"`
+	Resources []Usage  `json:"resources,omitempty"`
 }
 
 // Bucket is one histogram bucket, [Start, End) in ms.
