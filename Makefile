@@ -80,7 +80,8 @@ lint: ## golangci-lint (both modules) and actionlint (workflows)
 	@if command -v shellcheck >/dev/null; then \
 		echo shellcheck -x -S warning clusters/offline/...; \
 		shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
-			clusters/offline/smoke-test clusters/offline/selftest .ci/run; \
+			clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
+			clusters/offline/interrupt-check clusters/offline/lib/*.sh .ci/run; \
 	else echo "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"; fi
 
 .PHONY: spec-table
@@ -99,6 +100,9 @@ node-image: docker ## Build the offline kind node image for K8S_VERSION (cached;
 	clusters/offline/node-image
 selftest: ## Run every spec against an offline kind cluster with NO mesh; compare with reports/null-mesh.yaml
 	clusters/offline/selftest
+.PHONY: bench-latency
+bench-latency: ## Calibrate the latency instrument on the offline cluster: injected 0/0.1/0.2/0.5/1 ms must be recovered
+	clusters/offline/bench-latency
 
 .PHONY: probe
 probe: ## Build the probe binary into _output/

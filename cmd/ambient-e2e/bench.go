@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/perf"
+	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
+	"github.com/ambient-e2e/ambient-e2e/harness/perfrig"
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
+	"github.com/ambient-e2e/ambient-e2e/harness/setup"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+)
+
+// calibration is one arm of the calibration: a delay the probe server
+// injects in every reply.
+type calibration struct {
+	arm   string
+	delay time.Duration
+}
+
+// calibrations are the "modes" of the calibration: none twice (the A/A
+// pair) and known shifts.
+var calibrations = []calibration{
+	{perf.ArmNone, 0}, {perf.ArmNoneAA, 0},
+	{"+0.1 ms", 100 * time.Microsecond}, {"+0.2 ms", 200 * time.Microsecond},
+	{"+0.5 ms", 500 * time.Microsecond}, {"+1 ms", time.Millisecond},
+}
+
+func benchLatencyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "bench-latency",
+		Short: "Calibrate the latency instrument on a real cluster: known injected delays must be recovered",
+		Long: `bench-latency runs the perf specs' whole procedure (interleaved rounds, a
+discarded warm-up per arm, fortio at the budgets file's load preset, uniform 10 µs
+histograms, paired Student-t intervals) on real pods with no mesh, where the
+"modes" differ only by a delay the probe server injects precisely and measures
+itself: 0 twice (the A/A pair, the noise floor), 0.1, 0.2, 0.5 and 1 ms. It prints
+the estimated shift at p50/p90/p99 with its 95% interval per row and judges the
+instrument: every interval must contain its true shift, the A/A interval must
+contain 0, and shifts of 0.2 ms and more must be told from 0 at p50. It exits 1
+when the instrument fails, and removes its namespace on success, failure and
+Ctrl-C. It uses the cluster of the settings (make bench-latency builds the
+offline one).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return benchLatency(cmd.Context()) },
+	}
+}
+
+func benchLatency(ctx context.Context) error {
+	start := time.Now()
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	sel, err := budget.Select(cfg.LatencyBudgets, cfg.LatencyProfile, cfg.LoadPreset)
+	if err != nil {
+		return err
+	}
+	cfg.MeshMode = config.MeshPreinstalled // a calibration installs nothing
+	wait.SetDefault(wait.Waiter{Out: os.Stderr, Every: cfg.ProgressEvery})
+	sh, err := setup.Provision(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	env, err := setup.Attach(cfg, sh)
+	if err != nil {
+		return err
+	}
+	s, err := scenario.New(ctx, env, "bench", nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("removing namespace " + s.Namespace)
+		_ = s.Cleanup(context.WithoutCancel(ctx))
+	}()
+	nodes, err := env.Kube.WorkerNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(nodes) < 2 {
+		return fmt.Errorf("client and server on different nodes needs two schedulable nodes, found %v", nodes)
+	}
+	if err := s.Deploy(ctx, fixtures.Workload{Name: "server", Service: "server", NodeName: nodes[0]},
+		fixtures.Workload{Name: "client", NodeName: nodes[1]}); err != nil {
+		return err
+	}
+	client, err := s.Client(ctx, "client")
+	if err != nil {
+		return err
+	}
+	delays := map[string]time.Duration{}
+	var arms []perf.Arm
+	for _, c := range calibrations {
+		delays[c.arm] = c.delay
+		arms = append(arms, perf.Arm{Name: c.arm, Enter: func(context.Context) error { return nil }})
+	}
+	rig := perfrig.Rig{Client: client, HTTP: s.HTTP("server", "/bench"), Load: sel.Load,
+		Query: func(arm string) url.Values { return url.Values{wire.DelayQuery: {delays[arm].String()}} }}
+	say(fmt.Sprintf("calibration: %d arms × %d rounds of %gs trials after %gs warm-ups at %g qps over %d connections (%s load)",
+		len(arms), sel.Load.Rounds, sel.Load.TrialSeconds, sel.Load.WarmupSeconds, sel.Load.QPS, sel.Load.Connections, sel.LoadName))
+	procStart := time.Now()
+	data, err := perf.Run(ctx, perf.Procedure{Arms: arms, Rounds: sel.Load.Rounds, Trial: rig.Trial, Load: sel.Load.Shape(sel.LoadName)})
+	if err != nil {
+		return err
+	}
+	procTime := time.Since(procStart)
+	a, err := perf.Analyze(data, perf.ArmNone, perf.ArmNoneAA, perf.DefaultPercentiles)
+	if err != nil {
+		return err
+	}
+	data.Shifts = a.Shifts
+	stats, serr := serverDelays(ctx, s)
+	dir := filepath.Join(setup.ReportDir(cfg), "bench")
+	if err := runinfo.WritePerfData(filepath.Join(dir, "bench-latency.json"), data); err != nil {
+		return err
+	}
+	table, ok := calibrationTable(a, delays, stats)
+	fmt.Print(table)
+	if serr != nil {
+		say("the server's applied delays could not be read: " + serr.Error())
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench-latency.md"), []byte(table), 0o644); err != nil {
+		return err
+	}
+	say(fmt.Sprintf("one procedure took %s (%s in all, set-up included); data in %s", procTime.Round(time.Second), time.Since(start).Round(time.Second), dir))
+	if !ok {
+		return exitError{code: 1, err: fmt.Errorf("the latency instrument did not recover the injected shifts (see the rows marked MISS)")}
+	}
+	return nil
+}
+
+// serverDelays reads the delays the probe server applied, from its /stats.
+func serverDelays(ctx context.Context, s *scenario.Scenario) (map[string]wire.DelayStats, error) {
+	p, err := s.Pod(ctx, "server")
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.Env.Kube.ProxyGet(ctx, s.Namespace, p.Name, fixtures.HTTPPort, "/stats")
+	if err != nil {
+		return nil, err
+	}
+	var st wire.EchoStats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	return st.Delays, nil
+}
+
+// calibrationTable judges the instrument: every row's interval contains its
+// true shift; the A/A interval contains 0; 0.2 ms and more is told from 0
+// at p50.
+func calibrationTable(a perf.Analysis, delays map[string]time.Duration, applied map[string]wire.DelayStats) (string, bool) {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "| arm\t| injected\t| server applied (p50)\t| p50 shift [95% CI]\t| p90 shift [95% CI]\t| p99 shift [95% CI]\t| verdict\t|")
+	fmt.Fprintln(w, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
+	ok := true
+	for _, c := range calibrations[1:] {
+		truth := float64(c.delay) / float64(time.Millisecond)
+		cells := []string{}
+		verdict := "ok"
+		for _, p := range []string{"p50", "p90", "p99"} {
+			sh, found := a.Shift(c.arm, perf.KindHTTP, p)
+			if !found {
+				cells = append(cells, "—")
+				verdict, ok = "MISS (not measured)", false
+				continue
+			}
+			cell := fmt.Sprintf("%+.3f [%+.3f, %+.3f]", sh.Estimate, sh.Low, sh.High)
+			if truth < sh.Low || truth > sh.High {
+				cell += " MISS"
+				verdict, ok = "MISS: the interval does not contain the true shift", false
+			}
+			if p == "p50" && truth >= 0.2 && sh.Low <= 0 {
+				verdict, ok = "MISS: 0.2 ms or more not told from 0 at p50", false
+			}
+			cells = append(cells, cell)
+		}
+		ap := "—"
+		if st, found := applied[c.delay.String()]; found {
+			ap = fmt.Sprintf("%.1f µs (n=%d)", st.P50Micros, st.Count)
+		}
+		fmt.Fprintf(w, "| %s\t| %.1f ms\t| %s\t| %s\t| %s\t| %s\t| %s\t|\n", c.arm, truth, ap, cells[0], cells[1], cells[2], verdict)
+	}
+	_ = w.Flush()
+	for _, n := range a.Noise {
+		if n.Kind == perf.KindHTTP {
+			fmt.Fprintf(&b, "noise floor (A/A half-width) at %s: ±%.3f ms\n", n.Percentile, n.Floor())
+		}
+	}
+	if f50, ok50 := a.NoiseFloor(perf.KindHTTP, "p50"); ok50 {
+		f99, _ := a.NoiseFloor(perf.KindHTTP, "p99")
+		fmt.Fprintf(&b, "smallest shift this load shape tells from 0 (half the time, at the A/A interval's half-width): p50 %.3f ms, p99 %.3f ms\n",
+			f50, math.Max(f99, 0))
+	}
+	return b.String(), ok
+}
