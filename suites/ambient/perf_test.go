@@ -330,4 +330,3 @@ func shiftTable(a perf.Analysis) string {
 	}
 	return b.String()
 }
-
