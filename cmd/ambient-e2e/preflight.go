@@ -36,6 +36,9 @@ func preflight(ctx context.Context) error {
 		return err
 	}
 	say(setup.Describe(rel))
+	if err := setup.CheckBudgets(cfg, say); err != nil {
+		return err
+	}
 	if err := setup.CheckRelease(ctx, cfg, rel, say); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/istioctl"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
+	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
 	"github.com/ambient-e2e/ambient-e2e/harness/preflight"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/versions"
@@ -136,6 +137,19 @@ func Describe(rel versions.Release) string {
 	return s
 }
 
+// CheckBudgets reads the latency and resource budgets file the perf specs
+// will use (LATENCY_BUDGETS, LATENCY_PROFILE, LOAD_PRESET), so a file with
+// an unknown key, a missing or negative budget or a load the cluster cannot
+// carry fails in milliseconds, before any cluster work.
+func CheckBudgets(cfg *config.Config, log func(string)) error {
+	sel, err := budget.Select(cfg.LatencyBudgets, cfg.LatencyProfile, cfg.LoadPreset)
+	if err != nil {
+		return err
+	}
+	log(fmt.Sprintf("budgets: profile %s, load %s (%s)", sel.ProfileName, sel.LoadName, sel.Source))
+	return nil
+}
+
 // CheckRelease checks, in seconds and before any cluster work, what an
 // install of rel needs: the Gateway API version to install, and for a
 // release Istio's own sources do not confirm, that its istioctl download
@@ -207,6 +221,9 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	}
 	log("ambient-e2e run " + sh.RunID + "\n" + shown.Summary())
 	log("host checks")
+	if err := CheckBudgets(cfg, log); err != nil {
+		return sh, err
+	}
 	if err := CheckRelease(ctx, cfg, rel, log); err != nil {
 		return sh, err
 	}
