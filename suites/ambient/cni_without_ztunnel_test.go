@@ -1,0 +1,117 @@
+//go:build e2e && controlplane
+
+package ambient_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
+	"github.com/ambient-e2e/ambient-e2e/harness/ambient"
+	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
+	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+)
+
+// Only in the self-test's control-plane mesh (build tag controlplane): real
+// istiod and istio-cni, and no ztunnel (its image does not exist here). What
+// istio-cni does then decides whether an enrollment that cannot complete
+// leaks plaintext: it writes the pod's redirection rules, cannot hand the
+// pod to a ztunnel, and marks it ambient.istio.io/redirection=pending
+// (cni/pkg/nodeagent/meshdataplane_linux.go@release-1.31 AddPodToMesh:
+// "pod partially added, annotating with pending status"). The rules send the
+// pod's traffic to ztunnel's ports, where nothing listens: traffic fails
+// closed. Removing the label runs RemovePodFromMesh: rules deleted,
+// annotation removed, traffic back, no restart (the seed's rollback promise,
+// on the CNI side).
+var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete fails closed and rolls back", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
+	var (
+		s, out   *scenario.Scenario
+		server   corev1.Pod
+		outside  traffic.Client
+		inMesh   traffic.Client
+		before   map[string]ambient.PodState
+		toServer traffic.Request
+		toPeer   traffic.Request
+	)
+	BeforeAll(func(ctx SpecContext) {
+		s, out = newScenario(ctx, "cninozt"), newScenario(ctx, "cninozt-out")
+		Expect(s.Deploy(ctx, fixtures.Workload{Name: "server", Service: "server"}, fixtures.Workload{Name: "client"})).To(Succeed())
+		Expect(out.Deploy(ctx, fixtures.Workload{Name: "outside"}, fixtures.Workload{Name: "peer", Service: "peer"})).To(Succeed())
+		var err error
+		server, err = s.Pod(ctx, "server")
+		Expect(err).NotTo(HaveOccurred())
+		zts, err := env.Kube.Pods(ctx, env.Shared.Mesh.Namespace, "app=ztunnel")
+		Expect(err).NotTo(HaveOccurred())
+		for _, z := range zts {
+			Expect(z.Spec.NodeName == server.Spec.NodeName && kube.PodReady(z)).To(BeFalse(),
+				"this check needs a node with istio-cni and no ready ztunnel; %s runs on %s", z.Name, z.Spec.NodeName)
+		}
+		outside, err = out.Client(ctx, "outside")
+		Expect(err).NotTo(HaveOccurred())
+		inMesh, err = s.Client(ctx, "client")
+		Expect(err).NotTo(HaveOccurred())
+		toServer = traffic.Request{URL: podURL(server, "/"), Timeout: 3 * time.Second}
+		toPeer = traffic.Request{URL: out.HTTP("peer", "/"), Timeout: 3 * time.Second}
+		before, err = s.Snapshot(ctx)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("control: before enrollment the server answers a client outside the mesh by its pod IP, and the client in the namespace reaches a peer", observed, claim("fail-closed"), func(ctx SpecContext) {
+		expectTraffic(ctx, outside, toServer, traffic.And(traffic.OK(), traffic.ServedBy("server")))
+		expectTraffic(ctx, inMesh, toPeer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
+	})
+
+	It("labelling the namespace ambient with no ztunnel marks every pod ambient.istio.io/redirection=pending, never enabled", meshReported, claim("fail-closed"), func(ctx SpecContext) {
+		Expect(s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient)).To(Succeed())
+		Expect(wait.For(ctx, "ambient.istio.io/redirection=pending on every pod in "+s.Namespace, env.Config.EnrollTimeout, func(ctx context.Context) (bool, string, error) {
+			pods, err := s.Pods(ctx, "")
+			if err != nil {
+				return false, "", err
+			}
+			var states []string
+			pending := 0
+			for _, p := range ambient.Capturable(pods) {
+				r := ambient.Redirection(&p)
+				if r == ambient.RedirectionEnabled {
+					return false, "", wait.Permanent(fmt.Errorf("pod %s is enabled with no ztunnel to accept it", p.Name))
+				}
+				if r == ambient.RedirectionPending {
+					pending++
+				}
+				states = append(states, fmt.Sprintf("%s=%q", p.Name, r))
+			}
+			return pending == len(states) && pending > 0, strings.Join(states, ", "), nil
+		})).To(Succeed())
+	})
+
+	It("traffic to a pending pod fails closed: a client outside the mesh gets no answer from it, never the server's plaintext reply", observed, claim("fail-closed"), func(ctx SpecContext) {
+		closed := traffic.Or(traffic.Class(wire.ClassRefused), traffic.Reset(), traffic.EOF(), traffic.Timeout())
+		expectTraffic(ctx, outside, toServer, closed)
+		expectEach(ctx, outside, toServer, 5, closed)
+	})
+
+	It("traffic from a pending pod fails closed too: its connections go to ztunnel's port, where nothing listens", observed, claim("fail-closed"), func(ctx SpecContext) {
+		closed := traffic.Or(traffic.Class(wire.ClassRefused), traffic.Reset(), traffic.EOF(), traffic.Timeout(), traffic.Class(wire.ClassDNS))
+		expectTraffic(ctx, inMesh, toPeer, closed)
+		expectEach(ctx, inMesh, toPeer, 5, closed)
+	})
+
+	It("removing the namespace label removes the annotation and restores traffic, with no pod restarted", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
+		Expect(s.SetDataplaneMode(ctx, "")).To(Succeed())
+		Expect(s.WaitUnenrolled(ctx, env.Config.EnrollTimeout)).To(Succeed())
+		expectTraffic(ctx, outside, toServer, traffic.And(traffic.OK(), traffic.ServedBy("server")))
+		expectTraffic(ctx, inMesh, toPeer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
+		after, err := s.Snapshot(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ambient.Restarted(before, after)).To(BeEmpty())
+	})
+})
