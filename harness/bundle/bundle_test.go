@@ -47,7 +47,8 @@ func TestDir(t *testing.T) {
 	if !strings.HasPrefix(base, "phase-3-verify-l4-security-mtls-proven-by-identity") || len(base) > 90 || strings.ContainsAny(base, " '—") {
 		t.Fatalf("not a readable slug: %s", base)
 	}
-	if Dir("/r", "x") != Dir("/r", "x") {
-		t.Fatal("not stable")
+	spec := "x"
+	if first, again := Dir("/r", spec), Dir("/r", strings.Clone(spec)); first != again {
+		t.Fatalf("not stable: %s, then %s", first, again)
 	}
 }
