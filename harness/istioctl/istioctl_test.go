@@ -24,11 +24,12 @@ import (
 
 const testVersion = "1.30.8"
 
-// fakeScript behaves like `istioctl version --remote=false --short`.
+// fakeScript behaves like `istioctl version --remote=false --short` of
+// Istio 1.23 and later (pkg/version/cobra.go@1.30.3: "client version: %s").
 func fakeScript(version string) string {
 	return `#!/bin/sh
 if [ "$1" = version ] && [ "$2" = --remote=false ] && [ "$3" = --short ]; then
-  echo ` + version + `
+  echo "client version: ` + version + `"
   exit 0
 fi
 echo "unexpected arguments: $*" >&2
@@ -734,5 +735,18 @@ func TestVersionErrors(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("hanging istioctl took %s", d)
+	}
+}
+
+func TestClientVersion(t *testing.T) {
+	for out, want := range map[string]string{
+		"client version: 1.30.8":   "1.30.8",
+		"client version: 1.31-dev": "1.31-dev",
+		"1.22.3":                   "1.22.3", // before 1.23: the bare version
+		"client version: 1.30.8\ncontrol plane version: 1.30.7": "1.30.8",
+	} {
+		if got := clientVersion(out); got != want {
+			t.Errorf("clientVersion(%q) = %q, want %q", out, got, want)
+		}
 	}
 }

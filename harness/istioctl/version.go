@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// Version runs `<path> version --remote=false --short` and returns its
-// trimmed standard output, which for a release build is exactly the release
-// version (e.g. "1.30.8"). If ctx has no deadline, DefaultVersionTimeout
-// applies.
+// Version runs `<path> version --remote=false --short` and returns the
+// client version it prints: "client version: 1.30.8" since Istio 1.23
+// (pkg/version/cobra.go@1.30.3: `"client version: %s\n"`), the bare
+// "1.30.8" before. If ctx has no deadline, DefaultVersionTimeout applies.
 func Version(ctx context.Context, path string) (string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -35,7 +35,7 @@ func Version(ctx context.Context, path string) (string, error) {
 	if out == "" {
 		return "", fmt.Errorf("%s version --remote=false --short printed nothing; stderr: %q", path, truncate(strings.TrimSpace(stderr.String()), 500))
 	}
-	return out, nil
+	return clientVersion(out), nil
 }
 
 // Verify checks that the istioctl at path reports exactly the version want
@@ -49,4 +49,16 @@ func Verify(ctx context.Context, path, want string) error {
 		return fmt.Errorf("istioctl at %s reports version %q, want %q", path, truncate(got, 200), want)
 	}
 	return nil
+}
+
+// clientVersion reads the client's version from `istioctl version --short`
+// output: the "client version: " line, or the whole output of an istioctl
+// older than 1.23.
+func clientVersion(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "client version: "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return out
 }

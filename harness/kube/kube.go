@@ -209,6 +209,10 @@ func (k *Kube) DeploymentsReady(ctx context.Context, namespace string, timeout t
 	})
 }
 
+// PodHints names the pods of namespace stuck in a waiting state, so an
+// error says why ("ztunnel-x: ImagePullBackOff Back-off pulling image …").
+func (k *Kube) PodHints(ctx context.Context, namespace string) string { return k.podHint(ctx, namespace) }
+
 // podHint names pods stuck in a waiting state, so a timeout says why (ImagePullBackOff…).
 func (k *Kube) podHint(ctx context.Context, namespace string) string {
 	var pods corev1.PodList

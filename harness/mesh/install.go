@@ -28,6 +28,10 @@ type InstallOptions struct {
 	Version       string // exact Istio release, e.g. 1.30.8
 	Hub           string // image hub, e.g. docker.io/istio
 	AccessLogFile string // meshConfig.accessLogFile; /dev/stdout so waypoints log
+	// ReadinessTimeout bounds istioctl's own wait for each component
+	// (--readiness-timeout, operator/cmd/mesh/install.go@1.28.10 to
+	// release-1.31; default 5m); 0 keeps istioctl's default.
+	ReadinessTimeout time.Duration
 }
 
 // overlayTmpl is the IstioOperator the suite installs: the ambient profile
@@ -115,7 +119,11 @@ func Install(ctx context.Context, istioctl string, t Target, workDir string, o I
 	if err := os.WriteFile(p, overlay, 0o644); err != nil {
 		return err
 	}
-	return Istioctl(ctx, istioctl, t, timeout, out, "install", "-y", "-f", p)
+	args := []string{"install", "-y", "-f", p}
+	if o.ReadinessTimeout > 0 {
+		args = append(args, "--readiness-timeout", o.ReadinessTimeout.String())
+	}
+	return Istioctl(ctx, istioctl, t, timeout, out, args...)
 }
 
 // Uninstall removes everything istioctl installed, then the namespace.

@@ -309,7 +309,7 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 	if err := mesh.EnsureGatewayAPI(ctx, env.Kube, gw, log); err != nil {
 		return err
 	}
-	opts := mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub}
+	opts := mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub, ReadinessTimeout: cfg.ReadyTimeout}
 	if env.Cluster.IsKind() {
 		// Every image once on the host and into all nodes now, so no spec's
 		// bound runs while a node pulls (audit finding 6).
@@ -325,6 +325,10 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 	}
 	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
 	if err := mesh.Install(ctx, path, mesh.TargetOf(env.Kube), absolute(cfg.WorkDir), opts, cfg.InstallTimeout, out); err != nil {
+		// Say why a component is not ready: istioctl only says it is not.
+		if hint := env.Kube.PodHints(context.WithoutCancel(ctx), sh.Mesh.Namespace); hint != "" {
+			return fmt.Errorf("%w; pods not ready:%s", err, hint)
+		}
 		return err
 	}
 	sh.MeshInstalled = true
