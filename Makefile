@@ -81,7 +81,7 @@ lint: ## golangci-lint (both modules) and actionlint (workflows)
 		echo shellcheck -x -S warning clusters/offline/...; \
 		shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
 			clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
-			clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/lib/*.sh .ci/run; \
+			clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/lib/*.sh .ci/run; \
 	else echo "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"; fi
 
 .PHONY: spec-table
