@@ -203,23 +203,42 @@ func (k *Kube) DeploymentsReady(ctx context.Context, namespace string, timeout t
 			return false, "no Deployments yet", nil
 		}
 		if len(pending) > 0 {
-			return false, "not ready: " + strings.Join(pending, ", ") + k.podHint(ctx, namespace), nil
+			status := "not ready: " + strings.Join(pending, ", ")
+			pods, events, err := k.podsAndEvents(ctx, namespace)
+			if err != nil {
+				return false, status, nil
+			}
+			if stuck := StuckSandboxes(pods, events); len(stuck) > 0 {
+				return false, status, wait.Permanent(fmt.Errorf("%s: a pod cannot start: %s", status, stuck[0]))
+			}
+			return false, status + PodHint(pods) + EventHint(pods, events), nil
 		}
 		return true, "", nil
 	})
 }
 
-// PodHints names the pods of namespace stuck in a waiting state, so an
-// error says why ("ztunnel-x: ImagePullBackOff Back-off pulling image …").
-func (k *Kube) PodHints(ctx context.Context, namespace string) string { return k.podHint(ctx, namespace) }
-
-// podHint names pods stuck in a waiting state, so a timeout says why (ImagePullBackOff…).
-func (k *Kube) podHint(ctx context.Context, namespace string) string {
+// podsAndEvents lists the pods and events of namespace.
+func (k *Kube) podsAndEvents(ctx context.Context, namespace string) ([]corev1.Pod, []corev1.Event, error) {
 	var pods corev1.PodList
 	if err := k.Res().WithNamespace(namespace).List(ctx, &pods); err != nil {
+		return nil, nil, err
+	}
+	var events corev1.EventList
+	if err := k.Res().WithNamespace(namespace).List(ctx, &events); err != nil {
+		return nil, nil, err
+	}
+	return pods.Items, events.Items, nil
+}
+
+// PodHints names the pods of namespace stuck in a waiting state, failing
+// to get a sandbox or failing readiness probes, so an error says why
+// ("ztunnel-x: ImagePullBackOff Back-off pulling image …").
+func (k *Kube) PodHints(ctx context.Context, namespace string) string {
+	pods, events, err := k.podsAndEvents(ctx, namespace)
+	if err != nil {
 		return ""
 	}
-	return PodHint(pods.Items)
+	return PodHint(pods) + EventHint(pods, events)
 }
 
 // PodHint names pods stuck in a waiting state or unschedulable, as
