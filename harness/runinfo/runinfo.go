@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 )
 
@@ -146,6 +147,14 @@ type Waits struct {
 	MetSeconds      float64 `json:"metSeconds"`
 	TimedOutSeconds float64 `json:"timedOutSeconds"`
 	Count           int     `json:"count"`
+	// Bounds: the waits that ran to their bound, what each awaited.
+	Bounds []WaitBound `json:"bounds,omitempty"`
+}
+
+// WaitBound is one wait that ran to its bound.
+type WaitBound struct {
+	What    string  `json:"what"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Budget verdicts.
@@ -307,4 +316,22 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+var (
+	podNameRE   = regexp.MustCompile(`\b([a-z0-9]+(?:-[a-z0-9]+)*?)-[0-9a-f]{8,10}-[a-z0-9]{5}\b`)
+	suffixedRE  = regexp.MustCompile(`\b([a-z]+(?:-[a-z0-9]+)*?)-[0-9a-f]{5}\b`)
+	ipRE        = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
+	nodeIndexRE = regexp.MustCompile(`\b(worker)\d+\b`)
+)
+
+// WaitKind is what a wait awaited with the run's names taken out (the
+// suffixes of namespaces and pods, IP addresses, node numbers), so the
+// same wait in different specs and runs sums up: "Deployments in
+// extauthz-73fc4 to be ready" → "Deployments in extauthz-… to be ready".
+func WaitKind(what string) string {
+	what = podNameRE.ReplaceAllString(what, "$1-…")
+	what = suffixedRE.ReplaceAllString(what, "$1-…")
+	what = ipRE.ReplaceAllString(what, "<ip>")
+	return nodeIndexRE.ReplaceAllString(what, "$1")
 }

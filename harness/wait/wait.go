@@ -96,7 +96,7 @@ func (w Waiter) For(ctx context.Context, what string, timeout time.Duration, che
 	}
 	err := e2ewait.For(cond, e2ewait.WithContext(ctx), e2ewait.WithTimeout(timeout), e2ewait.WithInterval(interval), e2ewait.WithImmediate())
 	timedOut := err != nil && perm == nil && ctx.Err() == nil
-	Observe(time.Since(start), timedOut)
+	Observe(what, time.Since(start), timedOut)
 	switch {
 	case err == nil:
 		if d := time.Since(start); d >= every {
@@ -143,29 +143,44 @@ func cutByDeadline(err error) bool {
 // others. A spec's time minus its timed-out waits is the suite's own work.
 var ledger struct {
 	sync.Mutex
-	met, timedOut time.Duration
-	count         int
+	Ledger
 }
 
-// Observe adds a bounded wait of duration d to the ledger; timedOut says it
-// ran to its bound. For is recorded by itself; a wait For does not run (a
-// held connection that must break) records itself with Observe.
-func Observe(d time.Duration, timedOut bool) {
+// Ledger is what the bounded waits of a spec took.
+type Ledger struct {
+	Met, TimedOut time.Duration
+	Count         int
+	// Bounds are the waits that ran to their bound, in order: what each
+	// awaited and how long it took.
+	Bounds []Bound
+}
+
+// Bound is one wait that ran to its bound.
+type Bound struct {
+	What string
+	Took time.Duration
+}
+
+// Observe adds a bounded wait for what, of duration d, to the ledger;
+// timedOut says it ran to its bound. For records itself; a wait For does
+// not run records itself with Observe.
+func Observe(what string, d time.Duration, timedOut bool) {
 	ledger.Lock()
 	defer ledger.Unlock()
-	ledger.count++
+	ledger.Count++
 	if timedOut {
-		ledger.timedOut += d
+		ledger.TimedOut += d
+		ledger.Bounds = append(ledger.Bounds, Bound{What: what, Took: d})
 	} else {
-		ledger.met += d
+		ledger.Met += d
 	}
 }
 
 // Take returns what the ledger holds and empties it.
-func Take() (met, timedOut time.Duration, count int) {
+func Take() Ledger {
 	ledger.Lock()
 	defer ledger.Unlock()
-	met, timedOut, count = ledger.met, ledger.timedOut, ledger.count
-	ledger.met, ledger.timedOut, ledger.count = 0, 0, 0
-	return met, timedOut, count
+	l := ledger.Ledger
+	ledger.Ledger = Ledger{}
+	return l
 }

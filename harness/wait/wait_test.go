@@ -120,18 +120,21 @@ func TestLedger(t *testing.T) {
 	_ = w.For(context.Background(), "permanent", time.Second, func(context.Context) (bool, string, error) {
 		return false, "", Permanent(errors.New("gone"))
 	})
-	Observe(2*time.Second, true)
-	met, timedOut, n := Take()
-	if n != 4 {
-		t.Fatalf("count = %d, want 4", n)
+	Observe("a held connection to break", 2*time.Second, true)
+	l := Take()
+	if l.Count != 4 {
+		t.Fatalf("count = %d, want 4", l.Count)
 	}
-	if timedOut < 2*time.Second+30*time.Millisecond || timedOut > 3*time.Second {
-		t.Errorf("timed out = %s, want the 30ms bound plus the observed 2s", timedOut)
+	if l.TimedOut < 2*time.Second+30*time.Millisecond || l.TimedOut > 3*time.Second {
+		t.Errorf("timed out = %s, want the 30ms bound plus the observed 2s", l.TimedOut)
 	}
-	if met > time.Second {
-		t.Errorf("met = %s: the met and permanent waits ended at once", met)
+	if l.Met > time.Second {
+		t.Errorf("met = %s: the met and permanent waits ended at once", l.Met)
 	}
-	if _, _, n := Take(); n != 0 {
+	if len(l.Bounds) != 2 || l.Bounds[0].What != "never" || l.Bounds[1].What != "a held connection to break" || l.Bounds[1].Took != 2*time.Second {
+		t.Errorf("bounds = %+v, want the two waits that ran to their bound, in order", l.Bounds)
+	}
+	if n := Take().Count; n != 0 {
 		t.Errorf("Take does not empty the ledger: %d", n)
 	}
 }

@@ -272,7 +272,7 @@ func (b *builder) entry(t *Test, e types.ReportEntry) {
 	case runinfo.EntryWaits:
 		var v runinfo.Waits
 		if err = json.Unmarshal(raw, &v); err == nil {
-			w := Waits(v)
+			w := Waits{MetSeconds: v.MetSeconds, TimedOutSeconds: v.TimedOutSeconds, Count: v.Count}
 			t.Waits = &w
 		}
 	case runinfo.EntryBudget:
