@@ -55,6 +55,7 @@ type Config struct {
 	ReadyTimeout    time.Duration // READY_TIMEOUT: bound for pods/Deployments becoming ready
 	EnrollTimeout   time.Duration // ENROLL_TIMEOUT: bound for the redirection annotation
 	PolicyTimeout   time.Duration // POLICY_TIMEOUT: bound for a policy change to take effect
+	SettleTimeout   time.Duration // SETTLE_TIMEOUT: bound for traffic checks where the mesh cannot converge
 	WaypointTimeout time.Duration // WAYPOINT_TIMEOUT: bound for a waypoint to be Programmed and ready
 	Istioctl        string        // ISTIOCTL: istioctl binary for preinstalled meshes (waypoint CLI spec)
 	TrustDomain     string        // TRUST_DOMAIN: the mesh's SPIFFE trust domain
@@ -145,6 +146,7 @@ var Variables = []Variable{
 	{"CLUSTER_DOMAIN", "clusterDomain", "cluster.local", "the cluster's DNS domain: Services are <svc>.<ns>.svc.<domain>", KindString},
 	{"ROLLBACK_BUDGET", "rollbackBudget", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)", KindString},
 	{"POLICY_TIMEOUT", "policyTimeout", "30s", "bound for a policy change to show in traffic (checks retry until then)", KindDuration},
+	{"SETTLE_TIMEOUT", "settleTimeout", "5s", "bound for traffic checks in a namespace that never enrolled (no mesh path can converge there, so they do not wait POLICY_TIMEOUT)", KindDuration},
 	{"WAYPOINT_TIMEOUT", "waypointTimeout", "2m", "bound for a waypoint Gateway to be Programmed and its pod ready (time spent pulling its image is bounded by PULL_TIMEOUT and reported apart)", KindDuration},
 	{"ISTIOCTL", "istioctl", "downloaded in install mode", "istioctl of the installed release; install mode uses it instead of downloading; in preinstalled mode the istioctl waypoint spec skips without it", KindString},
 	{"INSTALL_TIMEOUT", "installTimeout", "10m", "bound for istioctl install", KindDuration},
@@ -232,6 +234,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ReadyTimeout:    dur("READY_TIMEOUT", "3m"),
 		EnrollTimeout:   dur("ENROLL_TIMEOUT", "60s"),
 		PolicyTimeout:   dur("POLICY_TIMEOUT", "30s"),
+		SettleTimeout:   dur("SETTLE_TIMEOUT", "5s"),
 		WaypointTimeout: dur("WAYPOINT_TIMEOUT", "2m"),
 		Istioctl:        get("ISTIOCTL", ""),
 		TrustDomain:     get("TRUST_DOMAIN", "cluster.local"),

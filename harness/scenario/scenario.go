@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,9 @@ import (
 type Scenario struct {
 	Env       *setup.Env
 	Namespace string
+
+	mu        sync.Mutex
+	enrollErr error // why the last Enroll failed
 }
 
 // New creates the scenario's namespace (prefix-<random>, ownership labels
@@ -149,10 +153,23 @@ func (s *Scenario) Snapshot(ctx context.Context) (map[string]ambient.PodState, e
 // their own evidence ("expected reset, got 200"), which says more than a
 // shared precondition would.
 func (s *Scenario) Enroll(ctx context.Context) error {
-	if err := s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient); err != nil {
-		return err
+	err := s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient)
+	if err == nil {
+		err = s.WaitEnrolled(ctx, func(p *corev1.Pod) bool { return !ambient.OptedOut(p) }, s.Env.Config.EnrollTimeout)
 	}
-	return s.WaitEnrolled(ctx, func(p *corev1.Pod) bool { return !ambient.OptedOut(p) }, s.Env.Config.EnrollTimeout)
+	s.mu.Lock()
+	s.enrollErr = err
+	s.mu.Unlock()
+	return err
+}
+
+// NotEnrolled says why the last Enroll failed, or nil (also when Enroll
+// was never called). Pods whose namespace never enrolled have no mesh path
+// that could still converge.
+func (s *Scenario) NotEnrolled() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enrollErr
 }
 
 // Apply renders a policy fixture for this namespace and applies it.

@@ -130,15 +130,42 @@ func expectEach(ctx context.Context, client traffic.Client, q traffic.Request, n
 // moment to be programmed everywhere. The failure carries the last result
 // ("expected reset, got 200 from backend-…"); a pass that took several
 // tries is reported as "passed after N tries".
+//
+// Where the client's or the destination's namespace never enrolled (its
+// Enroll ran to ENROLL_TIMEOUT), no mesh path can still converge: the check
+// is bounded by SETTLE_TIMEOUT instead, which covers a Service's endpoints
+// settling, and the failure says why.
 func expectTraffic(ctx context.Context, client traffic.Client, q traffic.Request, check traffic.Check) wire.Result {
 	GinkgoHelper()
 	start := time.Now()
-	r, tries, err := client.UntilTries(ctx, q, check, env.Config.PolicyTimeout)
-	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s", client.Pod, q.URL))
+	bound, why := env.Config.PolicyTimeout, ""
+	if ns, err := unenrolled(client, q); err != nil {
+		bound = min(bound, env.Config.SettleTimeout)
+		why = fmt.Sprintf(" (bounded by SETTLE_TIMEOUT=%s, not POLICY_TIMEOUT: namespace %s never enrolled)", bound, ns)
+	}
+	r, tries, err := client.UntilTries(ctx, q, check, bound)
+	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s%s", client.Pod, q.URL, why))
 	if tries > 1 {
 		AddReportEntry(runinfo.EntryRetries, runinfo.Retries{What: client.Pod + " → " + q.URL, Tries: tries, Seconds: time.Since(start).Seconds()})
 	}
 	return r
+}
+
+// unenrolled returns the namespace, of this process's live scenarios, that
+// the client runs in or q is addressed to (by Service name) and whose
+// enrollment failed, with why.
+func unenrolled(client traffic.Client, q traffic.Request) (string, error) {
+	live.Lock()
+	defer live.Unlock()
+	for _, s := range live.scenarios {
+		if s.Namespace != client.Namespace && !strings.Contains(q.URL, "."+s.Namespace+".svc") {
+			continue
+		}
+		if err := s.NotEnrolled(); err != nil {
+			return s.Namespace, err
+		}
+	}
+	return "", nil
 }
 
 // expectRefusedByPolicy proves that the connections from the client pod to
