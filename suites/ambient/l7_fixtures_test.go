@@ -31,20 +31,38 @@ type l7World struct {
 	programmed map[string]error
 }
 
+// l7Setting says what a world holds besides frontend and api.
+type l7Setting struct {
+	// Versions: each version v is a Deployment api-v (app api, version v)
+	// with its own Service api-v, and the Service api selects them all;
+	// without, api is one Deployment and Service.
+	Versions []string
+	// Extra workloads, deployed with the others before the namespace is
+	// enrolled: a pod created in an enrolled namespace cannot start until
+	// istio-cni hands it to a ztunnel, so a fixture deployed after
+	// enrollment would make a mesh without ztunnel fail on a readiness wait
+	// instead of on the spec's own evidence.
+	Extra []fixtures.Workload
+}
+
 // newL7World creates the namespace (removed by DeferCleanup), deploys
-// frontend and api, and enrolls the namespace. With versions, each version
-// v is a Deployment api-v (app api, version v) with its own Service api-v,
-// and the Service api selects them all; without, api is one Deployment and
-// Service.
-func newL7World(ctx context.Context, prefix string, versions ...string) *l7World {
+// frontend, api and the setting's extra workloads, waits for them, and
+// enrolls the namespace.
+func newL7World(ctx context.Context, prefix string, set ...l7Setting) *l7World {
 	GinkgoHelper()
 	w := &l7World{programmed: map[string]error{}}
 	var err error
+	var st l7Setting
+	if len(set) > 0 {
+		st = set[0]
+	}
+	versions := st.Versions
 	w.s = newScenario(ctx, prefix)
 	ws := []fixtures.Workload{{Name: "frontend"}}
 	if len(versions) == 0 {
 		ws = append(ws, fixtures.Workload{Name: "api", Service: "api"})
 	}
+	ws = append(ws, st.Extra...)
 	for _, v := range versions {
 		ws = append(ws, fixtures.Workload{Name: "api-" + v, App: "api", Version: v, ServiceAccount: "api",
 			Service: "api-" + v, ServiceSelectsVersion: true})

@@ -156,9 +156,8 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 	)
 	const authzPort = 8000
 	BeforeAll(func(ctx SpecContext) {
-		w = newL7World(ctx, "extauthz")
-		Expect(w.s.Deploy(ctx, fixtures.Workload{Name: "ext-authz", Service: "ext-authz", HTTPPort: authzPort,
-			Args: []string{"authz", fmt.Sprintf("--port=%d", authzPort)}})).To(Succeed())
+		w = newL7World(ctx, "extauthz", l7Setting{Extra: []fixtures.Workload{{Name: "ext-authz", Service: "ext-authz", HTTPPort: authzPort,
+			Args: []string{"authz", fmt.Sprintf("--port=%d", authzPort)}}}})
 		p := meshconfig.Provider{Name: fixtures.ExtAuthzProvider, Service: w.s.FQDN("ext-authz"),
 			Port: authzPort, IncludeRequestHeadersInCheck: []string{"x-ext-authz"}}
 		restore, err := meshconfig.Register(ctx, env.Kube, env.Shared.Mesh.Namespace, env.Shared.Mesh.MeshConfigMap(), p)

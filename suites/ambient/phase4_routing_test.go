@@ -20,7 +20,7 @@ import (
 var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", Label(labelL7), Ordered, ContinueOnFailure, func() {
 	var w *l7World
 	BeforeAll(func(ctx SpecContext) {
-		w = newL7World(ctx, "route", "v1", "v2")
+		w = newL7World(ctx, "route", l7Setting{Versions: []string{"v1", "v2"}})
 		w.withWaypoint(ctx, "waypoint")
 		Expect(w.s.Apply(ctx, fixtures.HTTPRouteAPI)).To(Succeed())
 	})

@@ -168,13 +168,12 @@ var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoin
 	server := func(bindOn, wpFor string) string { return bindOn + "-bound-to-" + wpFor }
 	wpName := func(wpFor string) string { return "wp-" + wpFor }
 	BeforeAll(func(ctx SpecContext) {
-		w = newL7World(ctx, "wpfor")
 		var servers []fixtures.Workload
 		for _, r := range waypointForRows {
 			servers = append(servers, workloadBoundTo(server(r.BindOn, r.For), r.BindOn, wpName(r.For)))
 			carried[r.For] = errors.New("its L7 row has not passed")
 		}
-		Expect(w.s.Deploy(ctx, servers...)).To(Succeed())
+		w = newL7World(ctx, "wpfor", l7Setting{Extra: servers})
 		if err := w.addWaypoints(ctx, map[string]string{
 			wpName(waypoint.ForService): waypoint.ForService, wpName(waypoint.ForWorkload): waypoint.ForWorkload, wpName(waypoint.ForAll): waypoint.ForAll,
 		}); err != nil {
