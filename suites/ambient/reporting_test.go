@@ -63,8 +63,12 @@ func untrack(s *scenario.Scenario) {
 // one a bundle of what there was to see, collected before its namespaces
 // are cleaned up (DeferCleanup runs after this).
 var _ = JustAfterEach(func(ctx SpecContext) {
-	met, timedOut, n := wait.Take()
-	AddReportEntry(runinfo.EntryWaits, runinfo.Waits{MetSeconds: met.Seconds(), TimedOutSeconds: timedOut.Seconds(), Count: n}, ReportEntryVisibilityNever)
+	l := wait.Take()
+	ws := runinfo.Waits{MetSeconds: l.Met.Seconds(), TimedOutSeconds: l.TimedOut.Seconds(), Count: l.Count}
+	for _, b := range l.Bounds {
+		ws.Bounds = append(ws.Bounds, runinfo.WaitBound{What: b.What, Seconds: b.Took.Seconds()})
+	}
+	AddReportEntry(runinfo.EntryWaits, ws, ReportEntryVisibilityNever)
 	probe := probelog.Take()
 	sr := CurrentSpecReport()
 	if env == nil || !sr.Failed() {
