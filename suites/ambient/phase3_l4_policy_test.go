@@ -148,6 +148,9 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "openconn") })
 
 	It("a new DENY closes an open connection it no longer allows (the backend's ztunnel logs the close), an allowed one stays open, and the time to close is reported", meshReported, observed, claim("l4-policy"), func(ctx SpecContext) {
+		// Without enrollment no ztunnel carries these connections, so no
+		// policy could close them: holding them to the bound proves nothing.
+		Expect(w.enrolled).NotTo(HaveOccurred(), "precondition: the namespace never enrolled, so no ztunnel holds the connections a DENY could close")
 		holdFor := env.Config.PolicyTimeout + 10*time.Second
 		controlCtx, stopControl := context.WithCancel(ctx)
 		defer stopControl()
