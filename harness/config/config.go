@@ -123,7 +123,7 @@ type Variable struct {
 var Variables = []Variable{
 	{"CLUSTER_MODE", "clusterMode", "kind", "kind: create or reuse a kind cluster; existing: use KUBECONFIG/KUBE_CONTEXT, create nothing", KindString},
 	{"MESH_MODE", "meshMode", "install", "install: istioctl install the ambient profile; preinstalled: only verify a mesh that is already there", KindString},
-	{"ISTIO_VERSION", "istioVersion", "table default", "Istio release: a minor (1.30), an exact patch (1.30.8) or dev (the master build); see make versions", KindString},
+	{"ISTIO_VERSION", "istioVersion", "table default", "Istio release: a minor (1.30), an exact patch (1.30.8) or dev (the development row: the pinned istio.io/istio module, the release-1.31 branch, built locally; needs ISTIOCTL); see make versions", KindString},
 	{"K8S_VERSION", "k8sVersion", "newest supported by the Istio release", "Kubernetes minor of the kind node image (clusters/kind/node-images.yaml)", KindString},
 	{"KIND_CLUSTER_NAME", "kindClusterName", "ambient-e2e", "kind cluster to create or reuse", KindString},
 	{"KIND_NODE_IMAGE", "kindNodeImage", "pinned per K8S_VERSION", "kind node image; set it to use an image built by make node-image", KindString},
@@ -174,6 +174,9 @@ var Variables = []Variable{
 // ConfigEnv names the config file in the environment (the --config flag
 // sets it for the processes a run starts).
 const ConfigEnv = "AMBIENT_E2E_CONFIG"
+
+// DefaultIstioNamespace is where Istio's ambient profile installs.
+const DefaultIstioNamespace = "istio-system"
 
 // FromEnv reads the configuration: the file named by AMBIENT_E2E_CONFIG, if
 // any, overridden by the process environment.
@@ -238,7 +241,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WaypointTimeout: dur("WAYPOINT_TIMEOUT", "2m"),
 		Istioctl:        get("ISTIOCTL", ""),
 		TrustDomain:     get("TRUST_DOMAIN", "cluster.local"),
-		IstioNamespace:  get("ISTIO_NAMESPACE", "istio-system"),
+		IstioNamespace:  get("ISTIO_NAMESPACE", DefaultIstioNamespace),
 		IstioRevision:   get("ISTIO_REVISION", ""),
 		ClusterDomain:   strings.TrimSuffix(get("CLUSTER_DOMAIN", "cluster.local"), "."),
 		RollbackBudget:  get("ROLLBACK_BUDGET", "report"),

@@ -1,6 +1,7 @@
 // Package image builds the probe fixture image without Docker: the static
 // probe binary as one layer on an empty base (go-containerregistry), written
-// as a docker-archive tarball that kind nodes can import.
+// as a docker-archive tarball that kind nodes can import, or pushed to a
+// registry for clusters that pull.
 package image
 
 import (
@@ -17,10 +18,12 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -143,4 +146,31 @@ func singleFileTar(path string, content []byte, mode int64) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Push copies a built image to repository (registry/path, no tag) under the
+// built image's tag, with the credentials of the Docker config
+// (authn.DefaultKeychain), and returns the pushed reference pinned by
+// digest: what PROBE_IMAGE takes on a cluster that pulls.
+func Push(ctx context.Context, b Built, repository string, opts ...name.Option) (string, error) {
+	src, err := name.NewTag(b.Ref)
+	if err != nil {
+		return "", err
+	}
+	img, err := tarball.ImageFromPath(b.Archive, &src)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", b.Archive, err)
+	}
+	dst, err := name.NewTag(repository+":"+src.TagStr(), opts...)
+	if err != nil {
+		return "", fmt.Errorf("repository %q: %w", repository, err)
+	}
+	if err := remote.Write(dst, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", dst, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return dst.String() + "@" + d.String(), nil
 }

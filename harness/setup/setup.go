@@ -154,12 +154,28 @@ func CheckBudgets(cfg *config.Config, log func(string)) error {
 // install of rel needs: the Gateway API version to install, and for a
 // release Istio's own sources do not confirm, that its istioctl download
 // exists at all. A given ISTIOCTL (a local build) needs no download.
+//
+// An end-of-life release is judged all the same, with a warning. In install
+// mode the development row needs a local build (ISTIOCTL), and the ambient
+// profile installs into istio-system, so ISTIO_NAMESPACE must be that.
 func CheckRelease(ctx context.Context, cfg *config.Config, rel versions.Release, log func(string)) error {
+	if rel.Status(time.Now()) == versions.StatusEndOfLife {
+		log(fmt.Sprintf("warning: Istio %s reached end of life on %s: the report judges it, but Istio no longer supports it (make versions)",
+			rel.Minor, rel.EOL.Format("2006-01-02")))
+	}
 	if cfg.MeshMode != config.MeshInstall {
 		return nil
 	}
+	if cfg.IstioNamespace != config.DefaultIstioNamespace {
+		return fmt.Errorf("MESH_MODE=install installs Istio into %s, but ISTIO_NAMESPACE=%s: that setting is for a preinstalled mesh (MESH_MODE=preinstalled)",
+			config.DefaultIstioNamespace, cfg.IstioNamespace)
+	}
 	if _, err := rel.GatewayAPIVersion(); err != nil {
 		return err
+	}
+	if rel.Development && cfg.Istioctl == "" {
+		return fmt.Errorf("ISTIO_VERSION=%s is the development build (%s %s): there is no istioctl release to download; build it with clusters/offline/istio-build, which prints ISTIOCTL= and ISTIO_HUB= to set",
+			cfg.IstioVersion, rel.Module, rel.ModuleVersion)
 	}
 	if cfg.Istioctl != "" || rel.Confirmed || rel.Development {
 		return nil
@@ -349,7 +365,7 @@ func probeImage(ctx context.Context, cfg *config.Config, cl *cluster.Cluster, lo
 		return cfg.ProbeImage, nil
 	}
 	if cfg.ClusterMode != config.ClusterKind {
-		return "", fmt.Errorf("CLUSTER_MODE=existing needs PROBE_IMAGE: push the probe image (make probe-image) to a registry the cluster can pull from")
+		return "", fmt.Errorf("CLUSTER_MODE=existing needs PROBE_IMAGE: push the probe image to a registry the cluster can pull from (ambient-e2e probe-image --push REPOSITORY, or make probe-image PUSH=REPOSITORY, prints the PROBE_IMAGE line)")
 	}
 	wd, _ := os.Getwd()
 	root, err := image.ModuleRoot(wd)

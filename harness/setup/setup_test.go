@@ -71,3 +71,39 @@ func TestMinorOf(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckReleaseStopsWhatAnInstallCannotDo(t *testing.T) {
+	cases := []struct {
+		about string
+		env   map[string]string
+		want  string // "" = passes
+		log   string // a line the log must have
+	}{
+		{about: "install into another namespace", env: map[string]string{"ISTIO_VERSION": "1.30", "ISTIO_NAMESPACE": "mesh"},
+			want: "installs Istio into istio-system, but ISTIO_NAMESPACE=mesh"},
+		{about: "another namespace is fine for a preinstalled mesh", env: map[string]string{"ISTIO_VERSION": "1.30", "ISTIO_NAMESPACE": "mesh", "MESH_MODE": "preinstalled"}},
+		{about: "the development row without a local istioctl", env: map[string]string{"ISTIO_VERSION": "dev"},
+			want: "no istioctl release to download; build it with clusters/offline/istio-build"},
+		{about: "the development row with a local istioctl", env: map[string]string{"ISTIO_VERSION": "dev", "ISTIOCTL": "/tmp/istioctl"}},
+		{about: "an end-of-life release is judged, with a warning", env: map[string]string{"ISTIO_VERSION": "1.28", "MESH_MODE": "preinstalled"},
+			log: "warning: Istio 1.28 reached end of life on 2026-06-28"},
+	}
+	for _, c := range cases {
+		cf := cfg(t, c.env)
+		rel, _, err := Resolve(cf)
+		if err != nil {
+			t.Fatalf("%s: %v", c.about, err)
+		}
+		var log []string
+		err = CheckRelease(t.Context(), cf, rel, func(s string) { log = append(log, s) })
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.about, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: err = %v, want %q", c.about, err, c.want)
+		}
+		if c.log != "" && !strings.Contains(strings.Join(log, "\n"), c.log) {
+			t.Errorf("%s: log %q, want %q", c.about, log, c.log)
+		}
+	}
+}
