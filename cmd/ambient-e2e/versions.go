@@ -48,6 +48,9 @@ confirm it, its Kubernetes range and Gateway API version.
 				if err != nil {
 					return err
 				}
+				for _, o := range m.Omitted {
+					say(fmt.Sprintf("matrix: Istio %s left out: %s", o.Istio, o.Reason))
+				}
 				return json.NewEncoder(os.Stdout).Encode(m)
 			}
 			return t.Render(os.Stdout, now)

@@ -21,6 +21,15 @@ type MatrixOptions struct {
 type Matrix struct {
 	// Include lists one job per row.
 	Include []MatrixEntry `json:"include"`
+	// Omitted lists supported rows left out because a run of them could
+	// only stop in preflight (say why on stderr; not part of the JSON,
+	// which GitHub Actions would read as another matrix dimension).
+	Omitted []Omission `json:"-"`
+}
+
+// Omission is a row left out of the matrix, and why.
+type Omission struct {
+	Istio, Reason string
 }
 
 // MatrixEntry is one job of the nightly matrix.
@@ -40,7 +49,8 @@ type MatrixEntry struct {
 
 // Matrix returns the rows a nightly run on the date of now should run: the
 // release rows supported on that date (confirmed or not; an unconfirmed one
-// stops in preflight when its istioctl download is missing), plus what o
+// stops in preflight when its istioctl download is missing; one whose
+// Gateway API version is unknown is left out, see Omitted), plus what o
 // asks for. The development build is never in it unless o.Extra names it.
 // Rows are in table order, each once; an empty matrix is an error, since
 // GitHub Actions rejects one.
@@ -64,7 +74,13 @@ func (t Table) Matrix(now time.Time, o MatrixOptions) (Matrix, error) {
 	}
 	for _, r := range t.releases {
 		if st := r.Status(now); st == StatusSupported || (o.EndOfLife && st == StatusEndOfLife) {
-			add(r)
+			if _, err := r.GatewayAPIVersion(); err != nil {
+				// An install needs the Gateway API version: the job could
+				// only stop in preflight with this error.
+				m.Omitted = append(m.Omitted, Omission{Istio: r.Istio, Reason: err.Error()})
+			} else {
+				add(r)
+			}
 		}
 		for _, e := range extra {
 			if !e.Development && e.Minor == r.Minor {
