@@ -10,6 +10,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/clusters"
 	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
+	"github.com/ambient-e2e/ambient-e2e/harness/inventory"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/meshconfig"
@@ -171,7 +172,7 @@ func installCRDsCmd() *cobra.Command {
 func sweepCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "sweep",
-		Short: "Delete every namespace any run of the suite left behind (label " + kube.OwnedLabel + "=true)",
+		Short: "Delete everything any run of the suite left behind (label " + kube.OwnedLabel + "=true): namespaces, objects outside them, mesh-config providers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -193,6 +194,23 @@ func sweepCmd() *cobra.Command {
 			say(fmt.Sprintf("deleted %d namespaces %v", len(names), names))
 			if err != nil {
 				return err
+			}
+			// What deleting namespaces does not remove: the suite's
+			// cluster-scoped objects and its objects in other namespaces.
+			inv, err := inventory.Take(ctx, k, inventory.Options{Selector: kube.OwnedLabel + "=true"})
+			if err != nil {
+				return err
+			}
+			if out := inv.Outside(); len(out) > 0 {
+				dyn, err := inventory.Dynamic(k)
+				if err != nil {
+					return err
+				}
+				deleted, err := inventory.DeleteOutside(ctx, dyn, out)
+				say(fmt.Sprintf("deleted %d objects outside the suite's namespaces %v", len(deleted), deleted))
+				if err != nil {
+					return err
+				}
 			}
 			// Extension providers a killed run left in the mesh config.
 			rev := cfg.IstioRevision

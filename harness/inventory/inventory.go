@@ -8,6 +8,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -36,6 +37,16 @@ type Inventory struct {
 	// MeshProviders are extension providers the suite recorded adding to
 	// the mesh config: "<namespace>/<configmap>: <provider> (run <id>)".
 	MeshProviders []string `json:"meshProviders"`
+
+	// outside are the objects of ClusterScoped and Elsewhere, to delete.
+	outside []Object
+}
+
+// Object is one object the suite owns outside its namespaces.
+type Object struct {
+	Resource        schema.GroupVersionResource
+	Namespace, Name string // Namespace "" = cluster-scoped
+	Item            string // its entry in ClusterScoped or Elsewhere
 }
 
 // Items lists every item, each prefixed with its section, sorted.
@@ -109,7 +120,7 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 		return Inventory{}, fmt.Errorf("discovering the cluster's resource types: %w", err)
 	}
 	var inv Inventory
-	var namespaced []string
+	var namespaced []Object
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
 		if err != nil {
@@ -131,17 +142,20 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 				case r.Kind == "Namespace":
 					inv.Namespaces = append(inv.Namespaces, it.GetName())
 				case !r.Namespaced:
-					inv.ClusterScoped = append(inv.ClusterScoped, r.Kind+"/"+it.GetName())
+					item := r.Kind + "/" + it.GetName()
+					inv.ClusterScoped = append(inv.ClusterScoped, item)
+					inv.outside = append(inv.outside, Object{Resource: gv.WithResource(r.Name), Name: it.GetName(), Item: item})
 				default:
-					namespaced = append(namespaced, r.Kind+"/"+it.GetNamespace()+"/"+it.GetName())
+					namespaced = append(namespaced, Object{Resource: gv.WithResource(r.Name), Namespace: it.GetNamespace(), Name: it.GetName(),
+						Item: r.Kind + "/" + it.GetNamespace() + "/" + it.GetName()})
 				}
 			}
 		}
 	}
-	for _, n := range namespaced {
-		ns := strings.Split(n, "/")[1]
-		if !slices.Contains(inv.Namespaces, ns) {
-			inv.Elsewhere = append(inv.Elsewhere, n)
+	for _, o := range namespaced {
+		if !slices.Contains(inv.Namespaces, o.Namespace) {
+			inv.Elsewhere = append(inv.Elsewhere, o.Item)
+			inv.outside = append(inv.outside, o)
 		}
 	}
 	if o.MeshConfigMap != "" {
@@ -161,4 +175,35 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 		sort.Strings(*s)
 	}
 	return inv, nil
+}
+
+// Outside returns the objects the suite owns outside its namespaces (the
+// cluster-scoped ones and those elsewhere), which deleting the namespaces
+// does not remove.
+func (inv Inventory) Outside() []Object { return slices.Clone(inv.outside) }
+
+// DeleteOutside deletes objects (Outside) with background propagation and
+// returns the items it deleted; one already gone counts as deleted.
+func DeleteOutside(ctx context.Context, dyn dynamic.Interface, objects []Object) ([]string, error) {
+	var deleted []string
+	var errs []error
+	policy := metav1.DeletePropagationBackground
+	for _, o := range objects {
+		var ri dynamic.ResourceInterface = dyn.Resource(o.Resource)
+		if o.Namespace != "" {
+			ri = dyn.Resource(o.Resource).Namespace(o.Namespace)
+		}
+		err := ri.Delete(ctx, o.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting %s: %w", o.Item, err))
+			continue
+		}
+		deleted = append(deleted, o.Item)
+	}
+	return deleted, errors.Join(errs...)
+}
+
+// Dynamic is the dynamic client of k's cluster.
+func Dynamic(k *kube.Kube) (dynamic.Interface, error) {
+	return dynamic.NewForConfig(k.Env.Client().RESTConfig())
 }

@@ -3,6 +3,12 @@ package inventory
 import (
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 )
 
 func TestDiff(t *testing.T) {
@@ -45,5 +51,44 @@ func TestEmptyAndString(t *testing.T) {
 	inv := Inventory{Namespaces: []string{"n1"}, Elsewhere: []string{"Pod/default/p"}}
 	if inv.Empty() || inv.String() != "2 items: namespace n1; object Pod/default/p" {
 		t.Fatalf("String = %q", inv.String())
+	}
+}
+
+func TestDeleteOutsideDeletesClusterScopedAndElsewhereObjects(t *testing.T) {
+	gvrCR := schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+	gvrPod := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	obj := func(apiVersion, kind, ns, name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(apiVersion)
+		u.SetKind(kind)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{gvrCR: "ClusterRoleList", gvrPod: "PodList"},
+		obj("rbac.authorization.k8s.io/v1", "ClusterRole", "", "ambient-e2e-sniffer"),
+		obj("v1", "Pod", "istio-system", "sniffer-1"),
+		obj("v1", "Pod", "istio-system", "istiod-1"))
+	objects := []Object{
+		{Resource: gvrCR, Name: "ambient-e2e-sniffer", Item: "ClusterRole/ambient-e2e-sniffer"},
+		{Resource: gvrPod, Namespace: "istio-system", Name: "sniffer-1", Item: "Pod/istio-system/sniffer-1"},
+		{Resource: gvrPod, Namespace: "istio-system", Name: "gone-already", Item: "Pod/istio-system/gone-already"},
+	}
+	deleted, err := DeleteOutside(t.Context(), dyn, objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 3 {
+		t.Errorf("deleted %v, want all three (one already gone)", deleted)
+	}
+	if _, err := dyn.Resource(gvrCR).Get(t.Context(), "ambient-e2e-sniffer", metav1.GetOptions{}); err == nil {
+		t.Error("the ClusterRole is still there")
+	}
+	if _, err := dyn.Resource(gvrPod).Namespace("istio-system").Get(t.Context(), "sniffer-1", metav1.GetOptions{}); err == nil {
+		t.Error("the sniffer pod is still there")
+	}
+	if _, err := dyn.Resource(gvrPod).Namespace("istio-system").Get(t.Context(), "istiod-1", metav1.GetOptions{}); err != nil {
+		t.Errorf("a pod the suite does not own was touched: %v", err)
 	}
 }
