@@ -1,12 +1,16 @@
 package kube
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 )
 
 // The kubelet's events about a pod that cannot start or is not ready
@@ -138,4 +142,31 @@ func EventHint(pods []corev1.Pod, events []corev1.Event) string {
 		return ""
 	}
 	return " (" + strings.Join(hints, "; ") + ")"
+}
+
+// PodTroublesOf reads a pod's Warning events of the given reasons.
+func (k *Kube) PodTroublesOf(ctx context.Context, namespace, pod string, reasons ...string) ([]PodTrouble, error) {
+	var l corev1.EventList
+	sel := "involvedObject.kind=Pod,involvedObject.name=" + pod
+	if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithFieldSelector(sel)); err != nil {
+		return nil, fmt.Errorf("events of pod %s/%s: %w", namespace, pod, err)
+	}
+	return PodTroubles(l.Items, reasons...), nil
+}
+
+// ReadyEndpoint says whether a Service's EndpointSlices list the address
+// as a ready endpoint (discovery.k8s.io/v1: conditions.ready, nil = ready).
+func (k *Kube) ReadyEndpoint(ctx context.Context, namespace, service, address string) (bool, error) {
+	var l discoveryv1.EndpointSliceList
+	if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+service)); err != nil {
+		return false, fmt.Errorf("EndpointSlices of Service %s/%s: %w", namespace, service, err)
+	}
+	for _, sl := range l.Items {
+		for _, ep := range sl.Endpoints {
+			if slices.Contains(ep.Addresses, address) {
+				return ep.Conditions.Ready == nil || *ep.Conditions.Ready, nil
+			}
+		}
+	}
+	return false, nil
 }

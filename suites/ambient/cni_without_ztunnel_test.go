@@ -5,6 +5,7 @@ package ambient_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,8 +31,8 @@ import (
 // "pod partially added, annotating with pending status"). The rules send the
 // pod's traffic to ztunnel's ports, where nothing listens: traffic fails
 // closed. Removing the label runs RemovePodFromMesh: rules deleted,
-// annotation removed, traffic back, no restart (the seed's rollback promise,
-// on the CNI side).
+// annotation removed, traffic back, pods Ready again, no restart (the seed's rollback
+// promise, on the CNI side).
 var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete fails closed and rolls back", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
 	var (
 		s, out   *scenario.Scenario
@@ -93,6 +94,36 @@ var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete 
 		})).To(Succeed())
 	})
 
+	// The kubelet's probes reach a pod through the host rule that SNATs them
+	// to 169.254.7.127 for the IPs in the ipset istio-inpod-probes-v4, and
+	// the pod's rules accept that source before they redirect to ztunnel.
+	// istio-cni adds a pod's IP to that set as the last step of a complete
+	// enrollment ("Add pod IP to ipset IF none of the above has failed",
+	// cni/pkg/nodeagent/meshdataplane_linux.go@release-1.31 AddPodToMesh):
+	// a pending pod's probes are redirected to 15006, where nothing listens.
+	// So an enrollment without ztunnel takes the pods out of their Services.
+	It("a pending pod fails its kubelet readiness probe (connection refused) and leaves its Service's ready endpoints", observed, claim("fail-closed"), func(ctx SpecContext) {
+		Expect(wait.For(ctx, "pod "+server.Name+" to fail its readiness probe and leave Service server's ready endpoints", env.Config.EnrollTimeout, func(ctx context.Context) (bool, string, error) {
+			var p corev1.Pod
+			if err := env.Kube.Res().Get(ctx, server.Name, s.Namespace, &p); err != nil {
+				return false, "", err
+			}
+			ts, err := env.Kube.PodTroublesOf(ctx, s.Namespace, server.Name, kube.ReasonUnhealthy)
+			if err != nil {
+				return false, "", err
+			}
+			refused := slices.ContainsFunc(ts, func(t kube.PodTrouble) bool {
+				return strings.Contains(t.Message, "Readiness probe failed") && strings.Contains(t.Message, "connection refused")
+			})
+			inService, err := env.Kube.ReadyEndpoint(ctx, s.Namespace, "server", server.Status.PodIP)
+			if err != nil {
+				return false, "", err
+			}
+			status := fmt.Sprintf("ready=%v, readiness probe refused=%v, ready endpoint of Service server=%v", kube.PodReady(p), refused, inService)
+			return !kube.PodReady(p) && refused && !inService, status, nil
+		})).To(Succeed())
+	})
+
 	It("traffic to a pending pod fails closed: a client outside the mesh gets no answer from it, never the server's plaintext reply", observed, claim("fail-closed"), func(ctx SpecContext) {
 		closed := traffic.Or(traffic.Class(wire.ClassRefused), traffic.Reset(), traffic.EOF(), traffic.Timeout())
 		expectTraffic(ctx, outside, toServer, closed)
@@ -108,6 +139,8 @@ var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete 
 	It("removing the namespace label removes the annotation and restores traffic, with no pod restarted", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
 		Expect(s.SetDataplaneMode(ctx, "")).To(Succeed())
 		Expect(s.WaitUnenrolled(ctx, env.Config.EnrollTimeout)).To(Succeed())
+		// The rules are gone, so the kubelet's probes reach the server again.
+		Expect(env.Kube.DeploymentsReady(ctx, s.Namespace, env.Config.ReadyTimeout)).To(Succeed())
 		expectTraffic(ctx, outside, toServer, traffic.And(traffic.OK(), traffic.ServedBy("server")))
 		expectTraffic(ctx, inMesh, toPeer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
 		after, err := s.Snapshot(ctx)
