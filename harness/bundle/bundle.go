@@ -267,7 +267,7 @@ func (b *writer) readme(s Scope, nodes map[string]bool) {
 		s.Spec, strings.Join(s.Namespaces, ", "), strings.Join(sortedKeys(nodes), ", "), s.Since.UTC().Format(time.RFC3339))
 	out.WriteString("Files: <namespace>/pods.yaml, events.txt, objects.yaml (policies, Gateways, HTTPRoutes, Services with\n" +
 		"status), logs/; " + s.MeshNamespace + "/logs/ (ztunnel and istio-cni on the spec's nodes, istiod);\n" +
-		"probe-outputs.json (what the probe printed); doctor.txt (the seed's debug flow, checked).\n")
+		"probe-outputs.json (what the probe printed); doctor-<namespace>.txt (the seed's debug flow, checked).\n")
 	if len(b.notes) > 0 {
 		out.WriteString("\nNot collected or cut:\n")
 		for _, n := range b.notes {
