@@ -177,6 +177,17 @@ func (r Readiness) String() string {
 // <ns>/<name> never Programmed: … no status conditions …".
 func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, timeout, pullTimeout time.Duration) (corev1.Pod, Readiness, error) {
 	var rd Readiness
+	var err error
+	if rd.Programmed, err = WaitGatewayProgrammed(ctx, k, namespace, name, timeout); err != nil {
+		return corev1.Pod{}, rd, err
+	}
+	return WaitPodReady(ctx, k, namespace, name, timeout, pullTimeout, rd)
+}
+
+// WaitGatewayProgrammed waits until the waypoint Gateway is Programmed=True
+// (istiod's gateway controller: it has created the Deployment and Service
+// and assigned the address) and returns how long that took.
+func WaitGatewayProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	what := fmt.Sprintf("Gateway %s/%s (class %s) to be Programmed", namespace, name, ClassName)
 	err := wait.For(ctx, what, timeout, func(ctx context.Context) (bool, string, error) {
@@ -191,13 +202,20 @@ func WaitProgrammed(ctx context.Context, k *kube.Kube, namespace, name string, t
 		return ok, status, nil
 	})
 	if err != nil {
-		return corev1.Pod{}, rd, fmt.Errorf("waypoint %s/%s never Programmed: %w", namespace, name, err)
+		return 0, fmt.Errorf("waypoint %s/%s never Programmed: %w", namespace, name, err)
 	}
-	rd.Programmed = time.Since(start)
+	return time.Since(start), nil
+}
+
+// WaitPodReady waits until a pod of the waypoint is ready: within timeout
+// not counting the time the pod spends pulling images, which is bounded by
+// pullTimeout and reported apart. rd carries what is known so far (the time
+// to Programmed).
+func WaitPodReady(ctx context.Context, k *kube.Kube, namespace, name string, timeout, pullTimeout time.Duration, rd Readiness) (corev1.Pod, Readiness, error) {
 	podStart := time.Now()
 	var pod corev1.Pod
-	what = fmt.Sprintf("a ready waypoint pod with %s=%s in %s", GatewayNameLabel, name, namespace)
-	err = wait.For(ctx, what, timeout+pullTimeout, func(ctx context.Context) (bool, string, error) {
+	what := fmt.Sprintf("a ready waypoint pod with %s=%s in %s", GatewayNameLabel, name, namespace)
+	err := wait.For(ctx, what, timeout+pullTimeout, func(ctx context.Context) (bool, string, error) {
 		pods, err := Pods(ctx, k, namespace, name)
 		if err != nil {
 			return false, "", err

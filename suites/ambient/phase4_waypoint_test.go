@@ -38,8 +38,16 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api"), traffic.NotViaWaypoint()))
 	})
 
-	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed and its pod is selected by gateway.networking.k8s.io/gateway-name", meshReported, claim("waypoint"), func(ctx SpecContext) {
-		Expect(w.addWaypoint(ctx, name)).To(Succeed())
+	// Programmed is istiod's gateway controller at work (it created the
+	// Deployment and Service and assigned the address); a ready pod is the
+	// waypoint proxy's. Two specs, so a control plane without proxies shows
+	// which half holds.
+	var gatewayErr error = errors.New("the Gateway was not created")
+	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed, with its Service on 15008", meshReported, claim("waypoint"), func(ctx SpecContext) {
+		w.programmed[name] = errors.New("its pod was not waited for")
+		Expect(waypoint.Create(ctx, env.Kube, waypoint.Gateway(w.s.Namespace, name, ""))).To(Succeed())
+		_, gatewayErr = waypoint.WaitGatewayProgrammed(ctx, env.Kube, w.s.Namespace, name, env.Config.WaypointTimeout)
+		Expect(gatewayErr).NotTo(HaveOccurred())
 		// The seed's second check: "kubectl get svc … waypoint". istiod
 		// names the Deployment, Service and ServiceAccount after the Gateway.
 		var svc corev1.Service
@@ -49,6 +57,14 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 			ports = append(ports, p.Port)
 		}
 		Expect(ports).To(ContainElement(int32(waypoint.HBONEPort)), "ports of Service %s", name)
+	})
+
+	It("the waypoint's pod, selected by gateway.networking.k8s.io/gateway-name, becomes ready", observed, claim("waypoint"), func(ctx SpecContext) {
+		Expect(gatewayErr).NotTo(HaveOccurred(), "cannot judge: the Gateway was never Programmed")
+		pod, rd, err := waypoint.WaitPodReady(ctx, env.Kube, w.s.Namespace, name, env.Config.WaypointTimeout, env.Config.PullTimeout, waypoint.Readiness{})
+		w.programmed[name] = err
+		Expect(err).NotTo(HaveOccurred())
+		recordWaypoint(pod, rd)
 	})
 
 	It("without istio.io/use-waypoint nothing uses it: traffic stays L4", observed, claim("waypoint"), func(ctx SpecContext) {
