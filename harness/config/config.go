@@ -146,7 +146,7 @@ var Variables = []Variable{
 	{"CLUSTER_DOMAIN", "clusterDomain", "cluster.local", "the cluster's DNS domain: Services are <svc>.<ns>.svc.<domain>", KindString},
 	{"ROLLBACK_BUDGET", "rollbackBudget", "report", "disruption allowed while a namespace is un- and re-enrolled under load: report (measure only), istio (≥ 50% success, Istio's own threshold), strict (no failed request)", KindString},
 	{"POLICY_TIMEOUT", "policyTimeout", "30s", "bound for a policy change to show in traffic (checks retry until then)", KindDuration},
-	{"SETTLE_TIMEOUT", "settleTimeout", "5s", "bound for traffic checks in a namespace that never enrolled (no mesh path can converge there, so they do not wait POLICY_TIMEOUT)", KindDuration},
+	{"SETTLE_TIMEOUT", "settleTimeout", "5s", "bound for traffic checks in a namespace that never enrolled, at least one whole request plus 3s (no mesh path can converge there, so they do not wait POLICY_TIMEOUT)", KindDuration},
 	{"WAYPOINT_TIMEOUT", "waypointTimeout", "2m", "bound for a waypoint Gateway to be Programmed and its pod ready (time spent pulling its image is bounded by PULL_TIMEOUT and reported apart)", KindDuration},
 	{"ISTIOCTL", "istioctl", "downloaded in install mode", "istioctl of the installed release; install mode uses it instead of downloading; in preinstalled mode the istioctl waypoint spec skips without it", KindString},
 	{"INSTALL_TIMEOUT", "installTimeout", "10m", "bound for istioctl install", KindDuration},

@@ -39,8 +39,19 @@ type Request struct {
 	Method  string
 	Headers []string // "Name: value"
 	Body    string
-	Timeout time.Duration // per request; 5s when zero
+	Timeout time.Duration // per request; DefaultRequestTimeout when zero
 	Count   int           // sequential requests, each on a new connection; 1 when zero
+}
+
+// DefaultRequestTimeout bounds one request when Request.Timeout is zero.
+const DefaultRequestTimeout = 5 * time.Second
+
+// PerRequest is the bound of one request.
+func (q Request) PerRequest() time.Duration {
+	if q.Timeout == 0 {
+		return DefaultRequestTimeout
+	}
+	return q.Timeout
 }
 
 // Args renders the probe command line.
@@ -55,11 +66,7 @@ func (q Request) Args() []string {
 	if q.Body != "" {
 		args = append(args, "--body", q.Body)
 	}
-	timeout := q.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	args = append(args, "--timeout", timeout.String())
+	args = append(args, "--timeout", q.PerRequest().String())
 	if q.Count > 1 {
 		args = append(args, "--count", strconv.Itoa(q.Count))
 	}

@@ -133,15 +133,17 @@ func expectEach(ctx context.Context, client traffic.Client, q traffic.Request, n
 //
 // Where the client's or the destination's namespace never enrolled (its
 // Enroll ran to ENROLL_TIMEOUT), no mesh path can still converge: the check
-// is bounded by SETTLE_TIMEOUT instead, which covers a Service's endpoints
-// settling, and the failure says why.
+// is bounded by SETTLE_TIMEOUT instead (at least one whole request), which
+// covers a Service's endpoints settling, and the failure says why.
 func expectTraffic(ctx context.Context, client traffic.Client, q traffic.Request, check traffic.Check) wire.Result {
 	GinkgoHelper()
 	start := time.Now()
 	bound, why := env.Config.PolicyTimeout, ""
 	if ns, err := unenrolled(client, q); err != nil {
-		bound = min(bound, env.Config.SettleTimeout)
-		why = fmt.Sprintf(" (bounded by SETTLE_TIMEOUT=%s, not POLICY_TIMEOUT: namespace %s never enrolled)", bound, ns)
+		// At least one whole request (and the exec around it) must fit,
+		// or a timeout could never be observed.
+		bound = min(bound, max(env.Config.SettleTimeout, q.PerRequest()+3*time.Second))
+		why = fmt.Sprintf(" (bounded by %s (SETTLE_TIMEOUT, at least one request), not POLICY_TIMEOUT: namespace %s never enrolled)", bound, ns)
 	}
 	r, tries, err := client.UntilTries(ctx, q, check, bound)
 	Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("%s → %s%s", client.Pod, q.URL, why))
