@@ -130,3 +130,53 @@ func short(id string) string {
 	}
 	return id
 }
+
+// CannotComplete says whether an enrollment cannot complete as things are:
+// every pod of pods that is not enrolled is ambient.istio.io/redirection=
+// pending (istio-cni wrote its rules and no ztunnel accepted it) and no
+// ztunnel of ztunnels is ready on its node. istio-cni hands a pending pod
+// to a ztunnel only once one connects (cni/pkg/nodeagent/
+// meshdataplane_linux.go@release-1.31 AddPodToMesh retries), so waiting
+// longer cannot help until a ztunnel is ready; with one ready, pending is a
+// moment of a healthy mesh and not this. It returns why, naming the nodes.
+func CannotComplete(pods, ztunnels []corev1.Pod) (string, bool) {
+	ready := map[string]bool{}
+	for _, z := range ztunnels {
+		if z.DeletionTimestamp == nil && podReady(z) {
+			ready[z.Spec.NodeName] = true
+		}
+	}
+	var pending []string
+	nodes := map[string]bool{}
+	for i := range pods {
+		p := &pods[i]
+		if Enrolled(p) {
+			continue
+		}
+		if Redirection(p) != RedirectionPending || ready[p.Spec.NodeName] {
+			return "", false
+		}
+		pending = append(pending, p.Name)
+		nodes[p.Spec.NodeName] = true
+	}
+	if len(pending) == 0 {
+		return "", false
+	}
+	sort.Strings(pending)
+	names := make([]string, 0, len(nodes))
+	for n := range nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("%s is %s=%s and no ztunnel is ready on %s: istio-cni cannot hand the pods to a ztunnel, so the enrollment cannot complete",
+		strings.Join(pending, ", "), RedirectionAnnotation, RedirectionPending, strings.Join(names, ", ")), true
+}
+
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

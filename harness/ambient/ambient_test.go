@@ -82,3 +82,44 @@ func TestCapturableDropsHostNetworkPods(t *testing.T) {
 		t.Fatalf("Restarted = %v", d)
 	}
 }
+
+func TestCannotCompleteNeedsEveryPodPendingAndNoReadyZtunnelOnItsNode(t *testing.T) {
+	on := func(p corev1.Pod, node string) corev1.Pod { p.Spec.NodeName = node; return p }
+	ztunnel := func(node string, ready bool) corev1.Pod {
+		z := on(pod("ztunnel-"+node, "z", "", "", 0), node)
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		z.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}
+		return z
+	}
+	pendingA := on(pod("client", "1", RedirectionPending, "c1", 0), "worker")
+	pendingB := on(pod("server", "2", RedirectionPending, "c2", 0), "worker2")
+	enabled := on(pod("other", "3", RedirectionEnabled, "c3", 0), "worker")
+	unannotated := on(pod("late", "4", "", "c4", 0), "worker")
+	noneReady := []corev1.Pod{ztunnel("worker", false), ztunnel("worker2", false)}
+	cases := []struct {
+		about    string
+		pods     []corev1.Pod
+		ztunnels []corev1.Pod
+		want     bool
+	}{
+		{"every pod pending, no ztunnel at all (the control-plane mesh)", []corev1.Pod{pendingA, pendingB}, nil, true},
+		{"every pod pending, ztunnels not ready", []corev1.Pod{pendingA, pendingB}, noneReady, true},
+		{"enabled pods do not count against it", []corev1.Pod{pendingA, enabled}, noneReady, true},
+		{"a pod istio-cni has not reached yet: it may still enroll", []corev1.Pod{pendingA, unannotated}, nil, false},
+		{"a ready ztunnel on a pending pod's node: pending is a moment of a healthy mesh", []corev1.Pod{pendingA, pendingB}, []corev1.Pod{ztunnel("worker", false), ztunnel("worker2", true)}, false},
+		{"nothing pending", []corev1.Pod{enabled}, nil, false},
+		{"no pods", nil, nil, false},
+	}
+	for _, c := range cases {
+		why, got := CannotComplete(c.pods, c.ztunnels)
+		if got != c.want {
+			t.Errorf("%s: %v (%s), want %v", c.about, got, why, c.want)
+		}
+		if got && (!strings.Contains(why, "client") || !strings.Contains(why, "no ztunnel is ready on worker")) {
+			t.Errorf("%s: why = %q", c.about, why)
+		}
+	}
+}

@@ -320,7 +320,7 @@ func readJSON(path string, v any) error {
 
 var (
 	podNameRE   = regexp.MustCompile(`\b([a-z0-9]+(?:-[a-z0-9]+)*?)-[0-9a-f]{8,10}-[a-z0-9]{5}\b`)
-	suffixedRE  = regexp.MustCompile(`\b([a-z]+(?:-[a-z0-9]+)*?)-[0-9a-f]{5}\b`)
+	suffixedRE  = regexp.MustCompile(`\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*?)-[0-9a-f]{5}\b`)
 	ipRE        = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
 	nodeIndexRE = regexp.MustCompile(`\b(worker)\d+\b`)
 )

@@ -133,10 +133,21 @@ func (s *Scenario) WaitEnrolled(ctx context.Context, want func(*corev1.Pod) bool
 		status := fmt.Sprintf("%d/%d enrolled", len(en), len(sel))
 		if len(not) > 0 {
 			status += "; no redirection annotation on " + strings.Join(not, ", ")
+			// Pending pods with no ready ztunnel on their nodes cannot
+			// enroll until one is: say so now rather than at the bound.
+			if zts, err := s.Env.Kube.Pods(ctx, s.Env.Shared.Mesh.Namespace, ztunnelSelector); err == nil {
+				if why, stuck := ambient.CannotComplete(sel, zts); stuck {
+					return false, status, wait.Permanent(fmt.Errorf("%s: %s", status, why))
+				}
+			}
 		}
 		return len(sel) > 0 && len(not) == 0, status, nil
 	})
 }
+
+// ztunnelSelector selects the ztunnel pods of the mesh namespace (the
+// ambient profile's DaemonSet labels them app=ztunnel).
+const ztunnelSelector = "app=ztunnel"
 
 // Snapshot records pod UIDs, container IDs and restart counts of the
 // workloads (a sniffer pod that comes and goes is not one).
