@@ -65,6 +65,7 @@ unit: ## Unit tests of everything that needs no cluster (both modules)
 vet: ## go vet, including the e2e-tagged suites and clusters/offline
 	$(GO) vet ./...
 	$(GO) vet -tags=e2e ./suites/...
+	$(GO) vet -tags=e2e,controlplane ./suites/...
 	cd clusters/offline && $(GO) vet ./...
 
 .PHONY: fmt-check
@@ -90,6 +91,9 @@ spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (
 	@$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >_output/dry/log 2>&1 \
 		|| { cat _output/dry/log; exit 1; }
 	$(E2ECTL) verdicts --coverage-only reports/null-mesh.yaml _output/dry/dry-run.json
+	@$(GINKGO) run --tags=e2e,controlplane --dry-run --no-color --json-report=dry-run-cp.json --output-dir=_output/dry ./suites/... >_output/dry/log-cp 2>&1 \
+		|| { cat _output/dry/log-cp; exit 1; }
+	$(E2ECTL) verdicts --coverage-only reports/control-plane-mesh.yaml _output/dry/dry-run-cp.json
 
 ## ---- the offline cluster (no image pulls) --------------------------------
 
@@ -121,12 +125,14 @@ report-matrix: $(E2E_BIN) ## Merge conformance reports (REPORTS="a.yaml b.yaml")
 	@mkdir -p '$(or $(MATRIX_DIR),_output/matrix)'
 	$(E2ECTL) report matrix $(REPORTS) --markdown '$(or $(MATRIX_DIR),_output/matrix)/matrix.md' --html '$(or $(MATRIX_DIR),_output/matrix)/matrix.html'
 
-.PHONY: doctor inventory sweep delete-cluster
+.PHONY: doctor inventory sweep delete-cluster probe-image
+probe-image: $(E2E_BIN) ## Build the probe image; PUSH=registry/path pushes it and prints PROBE_IMAGE= for a cluster that pulls
+	$(E2ECTL) probe-image $(if $(PUSH),--push '$(PUSH)')
 doctor: $(E2E_BIN) ## The seed's debug flow for NAMESPACE (make doctor NAMESPACE=my-app)
 	$(E2ECTL) doctor -n '$(or $(NAMESPACE),default)'
 inventory: $(E2E_BIN) ## Everything of the suite's in the cluster (labelled objects, mesh-config providers)
 	$(E2ECTL) inventory
-sweep: $(E2E_BIN) ## Delete every namespace and mesh-config provider any run of the suite left behind
+sweep: $(E2E_BIN) ## Delete everything any run of the suite left behind: namespaces, objects outside them, mesh-config providers
 	$(E2ECTL) sweep
 delete-cluster: $(E2E_BIN) ## Delete the kind cluster KIND_CLUSTER_NAME
 	$(E2ECTL) delete-cluster

@@ -132,7 +132,7 @@ func (s *Scenario) WaitEnrolled(ctx context.Context, want func(*corev1.Pod) bool
 		en, not := ambient.Enrollment(sel)
 		status := fmt.Sprintf("%d/%d enrolled", len(en), len(sel))
 		if len(not) > 0 {
-			status += "; no redirection annotation on " + strings.Join(not, ", ")
+			status += "; not enabled: " + strings.Join(not, ", ")
 			// Pending pods with no ready ztunnel on their nodes cannot
 			// enroll until one is: say so now rather than at the bound.
 			if zts, err := s.Env.Kube.Pods(ctx, s.Env.Shared.Mesh.Namespace, ztunnelSelector); err == nil {

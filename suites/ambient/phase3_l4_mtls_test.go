@@ -69,6 +69,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 				exp            evidence.MTLSExpectation
 				clientNode     string
 				serverNode     string
+				trafficErr     error
 				scrapeAllNodes = func(ctx context.Context, into map[string]evidence.Metrics, errs map[string]error) {
 					for _, n := range []string{clientNode, serverNode} {
 						into[n], errs[n] = zt.Metrics(ctx, n)
@@ -93,10 +94,18 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Labe
 					SrcWorkload: app,
 					Connections: connections,
 				}
-				warmUpMTLS(ctx, client, clientNode, server, s.TCP("echo-server"))
-				scrapeAllNodes(ctx, before, beforeErr)
-				since = time.Now()
-				expectEach(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, connections, traffic.OK(), "the traffic the evidence is about")
+				// The traffic's failure is each spec's, not this node's: a
+				// failed BeforeAll would skip the specs and report a mesh
+				// that cannot carry the traffic as "skipped".
+				trafficErr = InterceptGomegaFailure(func() {
+					warmUpMTLS(ctx, client, clientNode, server, s.TCP("echo-server"))
+					scrapeAllNodes(ctx, before, beforeErr)
+					since = time.Now()
+					expectEach(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, connections, traffic.OK(), "the traffic the evidence is about")
+				})
+			})
+			JustBeforeEach(func() {
+				Expect(trafficErr).NotTo(HaveOccurred(), "the traffic the evidence is about")
 			})
 
 			It("the client node's ztunnel logs each connection outbound with both SPIFFE identities, to port 15008", meshReported, claim("mtls"), func(ctx SpecContext) {

@@ -125,6 +125,7 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 	})
 
 	It("relabelling under load enrolls every pod again within ENROLL_TIMEOUT, without restarts", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
+		Expect(enrollErr).NotTo(HaveOccurred(), "precondition: the namespace was never enrolled, so enrolling it again cannot be judged")
 		d := underLoad(ctx, s.Enroll)
 		AddReportEntry("disruption while enrolling again", d.String())
 		Expect(traffic.Budget(env.Config.RollbackBudget, d)).To(Succeed())
