@@ -42,7 +42,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 	// Deployment and Service and assigned the address); a ready pod is the
 	// waypoint proxy's. Two specs, so a control plane without proxies shows
 	// which half holds.
-	var gatewayErr error = errors.New("the Gateway was not created")
+	gatewayErr := errors.New("the Gateway was not created")
 	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed, with its Service on 15008", meshReported, claim("waypoint"), func(ctx SpecContext) {
 		w.programmed[name] = errors.New("its pod was not waited for")
 		Expect(waypoint.Create(ctx, env.Kube, waypoint.Gateway(w.s.Namespace, name, ""))).To(Succeed())
