@@ -40,6 +40,10 @@ import (
 //
 // Serial: a latency measured while other specs load the nodes measures
 // them, not the mesh.
+// errTrialsDidNotRun marks the interleaved trials as not (yet) run, so the
+// budget specs that read them fail with that reason instead of judging nothing.
+var errTrialsDidNotRun = errors.New("the interleaved-trials spec did not run")
+
 var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the same pods", Label(labelPerf), Serial, Ordered, ContinueOnFailure, func() {
 	const waypointName = "waypoint"
 	var (
@@ -50,7 +54,7 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		client   traffic.Client
 		arms     []perf.Arm
 		proven   = map[string]error{perf.ArmL4: errNotYetChecked, perf.ArmWaypoint: errNotYetChecked}
-		measured = errNotYetChecked
+		measured = errTrialsDidNotRun
 		data     runinfo.PerfData
 		analysis perf.Analysis
 	)
@@ -127,6 +131,9 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 
 	It("interleaved trials of none, none (A/A), L4 and waypoint: per-trial percentiles, shifts over none with 95% intervals, the noise floor", observed, claim("latency"), func(ctx SpecContext) {
 		for _, arm := range []string{perf.ArmL4, perf.ArmWaypoint} {
+			if proven[arm] != nil {
+				measured = fmt.Errorf("%s mode not proven: %w", arm, proven[arm])
+			}
 			Expect(proven[arm]).To(Succeed(), "cannot measure: %s mode not proven", arm)
 		}
 		res := perfrig.Resources{Cluster: env.Kube, Nodes: nodes, Readers: meshReaders(s, waypointName)}
@@ -134,6 +141,7 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		data, err = perf.Run(ctx, perf.Procedure{Arms: arms, Rounds: sel.Load.Rounds, Trial: rig.Trial, Resources: res.Hook, Load: sel.Load.Shape(sel.LoadName)})
 		recordPerfData(data)
 		if err != nil && !errors.Is(err, perf.ErrResources) {
+			measured = fmt.Errorf("the procedure stopped: %w", err)
 			Fail(fmt.Sprintf("the procedure stopped: %v", err))
 		}
 		analysis, measured = perf.Analyze(data, perf.ArmNone, perf.ArmNoneAA, perf.DefaultPercentiles)
