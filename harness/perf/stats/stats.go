@@ -76,6 +76,26 @@ func (iv Interval) HalfWidth() float64 { return (iv.High - iv.Low) / 2 }
 // Contains reports whether x lies in the closed interval.
 func (iv Interval) Contains(x float64) bool { return iv.Low <= x && x <= iv.High }
 
+// AtLevel is the same estimate with its interval at another confidence
+// level, e.g. a family-wise level when several intervals must all hold at
+// once: the half-width scaled by the ratio of the Student-t quantiles (n−1
+// degrees of freedom), which is PairedShift's construction at that level.
+func (iv Interval) AtLevel(level float64) (Interval, error) {
+	for _, l := range []float64{level, iv.Level} {
+		if !(l > 0 && l < 1) {
+			return Interval{}, fmt.Errorf("confidence level %g is outside (0, 1); use e.g. 0.95", l)
+		}
+	}
+	if iv.N < MinRounds {
+		return Interval{}, fmt.Errorf("an interval needs at least %d paired rounds, this one has %d", MinRounds, iv.N)
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(iv.N - 1)}
+	h := iv.HalfWidth() * t.Quantile(1-(1-level)/2) / t.Quantile(1-(1-iv.Level)/2)
+	out := iv
+	out.Low, out.High, out.Level = iv.Estimate-h, iv.Estimate+h, level
+	return out, nil
+}
+
 // PairedShift estimates the shift of treated over baseline from paired
 // values: baseline[i] and treated[i] are the same percentile of the
 // baseline's and the treated arm's trial in round i. level is the

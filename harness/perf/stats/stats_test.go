@@ -293,3 +293,34 @@ func TestPairedShiftCoverage(t *testing.T) {
 		t.Errorf("p50: the shift interval excludes 0 in only %.3f of repetitions; the simulation has no power", ex)
 	}
 }
+
+func TestAtLevelRebuildsTheSameIntervalAndWidensWithTheLevel(t *testing.T) {
+	base := []float64{0.20, 0.22, 0.19, 0.21, 0.23}
+	treated := []float64{0.31, 0.30, 0.32, 0.29, 0.33}
+	iv95, err := PairedShift(base, treated, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := iv95.AtLevel(0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(same.Low-iv95.Low) > 1e-12 || math.Abs(same.High-iv95.High) > 1e-12 {
+		t.Errorf("AtLevel(0.95) = [%g, %g], want PairedShift's [%g, %g]", same.Low, same.High, iv95.Low, iv95.High)
+	}
+	// Student-t tables, 4 degrees of freedom: t(0.975) = 2.776,
+	// t(0.9975) = 5.598 (two-sided 99.5%).
+	fw, err := iv95.AtLevel(0.995)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ratio := fw.HalfWidth() / iv95.HalfWidth(); math.Abs(ratio-5.598/2.776) > 0.005 {
+		t.Errorf("99.5%% half-width / 95%% half-width = %.4f, want %.4f", ratio, 5.598/2.776)
+	}
+	if _, err := iv95.AtLevel(1); err == nil {
+		t.Error("AtLevel(1) accepted")
+	}
+	if _, err := (Interval{N: 1}).AtLevel(0.95); err == nil {
+		t.Error("AtLevel on a one-round interval accepted")
+	}
+}
