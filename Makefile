@@ -54,6 +54,13 @@ browser: ## Debian's Chromium for the HTML report checks (installed when missing
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
+.PHONY: shellcheck
+shellcheck: ## Debian's shellcheck for the shell scripts (installed when missing)
+	@command -v shellcheck >/dev/null || { \
+		echo "installing Debian's shellcheck (the offline cluster's scripts are linted)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; fi; }
+
 ## ---- pieces ----------------------------------------------------------------
 
 .PHONY: unit
@@ -74,16 +81,13 @@ fmt-check: ## Fail when a Go file is not gofmt-ed
 	if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 
 .PHONY: lint
-lint: ## golangci-lint (both modules) and actionlint (workflows)
+lint: shellcheck ## golangci-lint (both modules), actionlint (workflows) and shellcheck (scripts)
 	$(LINT) run ./...
 	cd clusters/offline && $(GO) tool -modfile=../../tools/go.mod golangci-lint run --config ../../.golangci.yml ./...
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
-	@if command -v shellcheck >/dev/null; then \
-		echo shellcheck -x -S warning clusters/offline/...; \
-		shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
-			clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
-			clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/lib/*.sh .ci/run; \
-	else echo "shellcheck not installed: shell scripts not linted (apt-get install shellcheck)"; fi
+	shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
+		clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
+		clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/lib/*.sh .ci/run
 
 .PHONY: spec-table
 spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (dry run, no cluster)
