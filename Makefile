@@ -47,19 +47,19 @@ $(E2E_BIN): ## Build the ambient-e2e command line (go build, cached)
 	@mkdir -p $(dir $(E2E_BIN))
 	$(GO) build -o $(E2E_BIN) ./cmd/ambient-e2e
 
+# apt_install installs a Debian package (with sudo when not root), quietly.
+apt_install = if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null
+
 .PHONY: browser
 browser: ## Debian's Chromium for the HTML report checks (installed when missing)
 	@command -v chromium >/dev/null || command -v "$${CHROME:-chromium}" >/dev/null || { \
-		echo "installing Debian's chromium (the HTML report is checked in a real headless browser)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+		echo "installing Debian's chromium (the HTML report is checked in a real headless browser)"; $(call apt_install,chromium); }
 
 .PHONY: shellcheck
 shellcheck: ## Debian's shellcheck for the shell scripts (installed when missing)
 	@command -v shellcheck >/dev/null || { \
-		echo "installing Debian's shellcheck (the offline cluster's scripts are linted)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; fi; }
+		echo "installing Debian's shellcheck (the offline cluster's scripts are linted)"; $(call apt_install,shellcheck); }
 
 ## ---- pieces ----------------------------------------------------------------
 

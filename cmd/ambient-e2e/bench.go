@@ -197,8 +197,11 @@ func calibrationTable(a perf.Analysis, delays map[string]time.Duration, applied 
 			}
 			cell := fmt.Sprintf("%+.3f [%+.3f, %+.3f]", sh.Estimate, sh.Low, sh.High)
 			iv := stats.Interval{Estimate: sh.Estimate, Low: sh.Low, High: sh.High, N: sh.Rounds, Level: a.Level}
-			fw, err := iv.AtLevel(family)
-			if err != nil || truth < fw.Low-resolutionMs || truth > fw.High+resolutionMs {
+			switch fw, err := iv.AtLevel(family); {
+			case err != nil:
+				cell += " MISS"
+				verdict, ok = "MISS: "+err.Error(), false
+			case truth < fw.Low-resolutionMs || truth > fw.High+resolutionMs:
 				cell += " MISS"
 				verdict, ok = fmt.Sprintf("MISS: the %.2f%% interval ± %g ms does not contain the true shift", 100*family, resolutionMs), false
 			}

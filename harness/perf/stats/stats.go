@@ -82,18 +82,31 @@ func (iv Interval) Contains(x float64) bool { return iv.Low <= x && x <= iv.High
 // degrees of freedom), which is PairedShift's construction at that level.
 func (iv Interval) AtLevel(level float64) (Interval, error) {
 	for _, l := range []float64{level, iv.Level} {
-		if !(l > 0 && l < 1) {
-			return Interval{}, fmt.Errorf("confidence level %g is outside (0, 1); use e.g. 0.95", l)
+		if err := checkLevel(l); err != nil {
+			return Interval{}, err
 		}
 	}
 	if iv.N < MinRounds {
 		return Interval{}, fmt.Errorf("an interval needs at least %d paired rounds, this one has %d", MinRounds, iv.N)
 	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(iv.N - 1)}
-	h := iv.HalfWidth() * t.Quantile(1-(1-level)/2) / t.Quantile(1-(1-iv.Level)/2)
+	h := iv.HalfWidth() * tQuantile(iv.N, level) / tQuantile(iv.N, iv.Level)
 	out := iv
 	out.Low, out.High, out.Level = iv.Estimate-h, iv.Estimate+h, level
 	return out, nil
+}
+
+// checkLevel refuses a confidence level outside (0, 1).
+func checkLevel(level float64) error {
+	if !(level > 0 && level < 1) {
+		return fmt.Errorf("confidence level %g is outside (0, 1); use e.g. 0.95", level)
+	}
+	return nil
+}
+
+// tQuantile is the two-sided Student-t critical value at level for n paired
+// rounds (n−1 degrees of freedom).
+func tQuantile(n int, level float64) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1 - (1-level)/2)
 }
 
 // PairedShift estimates the shift of treated over baseline from paired
@@ -105,8 +118,8 @@ func PairedShift(baseline, treated []float64, level float64) (Interval, error) {
 	if level == 0 {
 		level = DefaultLevel
 	}
-	if !(level > 0 && level < 1) {
-		return Interval{}, fmt.Errorf("confidence level %g is outside (0, 1); use e.g. 0.95", level)
+	if err := checkLevel(level); err != nil {
+		return Interval{}, err
 	}
 	if len(baseline) != len(treated) {
 		return Interval{}, fmt.Errorf("paired shift needs one baseline and one treated value per round, got %d baseline and %d treated values",
@@ -128,8 +141,7 @@ func PairedShift(baseline, treated []float64, level float64) (Interval, error) {
 		d[i] = treated[i] - baseline[i]
 	}
 	mean, sd := stat.MeanStdDev(d, nil)
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1 - (1-level)/2)
-	h := t * sd / math.Sqrt(float64(n))
+	h := tQuantile(n, level) * sd / math.Sqrt(float64(n))
 	return Interval{Estimate: mean, Low: mean - h, High: mean + h, SD: sd, N: n, Level: level}, nil
 }
 
