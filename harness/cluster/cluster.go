@@ -212,6 +212,45 @@ func (c *Cluster) LoadImageArchive(archive, ref string, progress func(string)) e
 	return nil
 }
 
+// LoadImage makes image id present under ref on every node: it loads the
+// archive into each node whose ref is missing or is another image (a new
+// build under the same reference), and returns the nodes where it replaced
+// one, whose running containers still run the old image.
+func (c *Cluster) LoadImage(archive, ref, id string, progress func(string)) (replaced []string, err error) {
+	if c.provider == nil {
+		return nil, errors.New("images can only be loaded into kind nodes; on another cluster push the image to a registry its nodes pull from")
+	}
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes of kind cluster %q: %w", c.Name, err)
+	}
+	for _, n := range nodes {
+		have, _ := nodeutils.ImageID(n, ref)
+		if have == id {
+			continue
+		}
+		f, err := os.Open(archive)
+		if err != nil {
+			return replaced, err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		_ = f.Close()
+		if err != nil {
+			return replaced, fmt.Errorf("loading %s into node %s: %w", ref, n.String(), err)
+		}
+		if got, err := nodeutils.ImageID(n, ref); err != nil || got != id {
+			return replaced, fmt.Errorf("node %s: after loading %s, %s is image %q, not %s", n.String(), archive, ref, got, id)
+		}
+		if have != "" {
+			replaced = append(replaced, n.String())
+			progress(fmt.Sprintf("loaded %s into node %s (replacing image %s)", ref, n.String(), have))
+		} else {
+			progress(fmt.Sprintf("loaded %s into node %s", ref, n.String()))
+		}
+	}
+	return replaced, nil
+}
+
 // Delete removes a kind cluster; it refuses for clusters it does not own.
 func (c *Cluster) Delete() error {
 	if c.provider == nil || c.Name == "" {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/component"
 )
 
 // ClusterMode says where the cluster comes from.
@@ -50,6 +52,8 @@ type Config struct {
 	WorkDir         string        // WORK_DIR: kubeconfig and other per-run files
 	DownloadBase    string        // ISTIO_DOWNLOAD_BASE
 	IstioHub        string        // ISTIO_HUB: image hub passed to istioctl
+	ComponentImages string        // COMPONENT_IMAGES: component=archive|docker:<image>,... loaded instead of the release's
+	ZtunnelBinary   string        // ZTUNNEL_BINARY: a ztunnel binary packed into the image the chart names
 	KeepCluster     bool          // KEEP_CLUSTER: keep a cluster this run created
 	UninstallMesh   bool          // UNINSTALL_MESH: uninstall a mesh this run installed
 	ReadyTimeout    time.Duration // READY_TIMEOUT: bound for pods/Deployments becoming ready
@@ -80,6 +84,10 @@ type Config struct {
 	GinkgoFlags     string        // GINKGO_FLAGS: extra Ginkgo flags
 	BundleMaxBytes  int           // BUNDLE_MAX_BYTES: size bound of one failure bundle
 	RequiredSysctls map[string]int
+
+	// Components are COMPONENT_IMAGES and ZTUNNEL_BINARY parsed: your own
+	// builds, loaded instead of the release's images.
+	Components []component.Source
 
 	// ConfigFile is the file the settings were read from ("" = none);
 	// Sources says per variable where its value came from and Values holds
@@ -136,6 +144,8 @@ var Variables = []Variable{
 	{"WORK_DIR", "workDir", "_output/work", "per-run files (kubeconfig shared with parallel processes)", KindString},
 	{"ISTIO_DOWNLOAD_BASE", "istioDownloadBase", "https://github.com/istio/istio/releases/download", "where istioctl releases are downloaded from", KindString},
 	{"ISTIO_HUB", "istioHub", "docker.io/istio", "image hub istioctl installs from", KindString},
+	{"COMPONENT_IMAGES", "componentImages", "", "your own builds instead of the release's images (install mode, kind): component=source,... with component pilot, install-cni, ztunnel or proxyv2 and source a docker-archive file or docker:<image> in the host's Docker; each is loaded into the nodes under the reference the install renders", KindString},
+	{"ZTUNNEL_BINARY", "ztunnelBinary", "", "your own ztunnel build (install mode, kind): a Linux ztunnel binary, packed with the libraries it links against (from this host) into the image the ztunnel chart names", KindString},
 	{"KEEP_CLUSTER", "keepCluster", "0", "1 keeps a kind cluster this run created (faster re-runs)", KindBool},
 	{"UNINSTALL_MESH", "uninstallMesh", "0", "1 uninstalls the mesh this run installed when the suite ends", KindBool},
 	{"READY_TIMEOUT", "readyTimeout", "3m", "bound for Deployments, DaemonSets and pods becoming ready", KindDuration},
@@ -232,6 +242,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WorkDir:         get("WORK_DIR", "_output/work"),
 		DownloadBase:    get("ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download"),
 		IstioHub:        get("ISTIO_HUB", "docker.io/istio"),
+		ComponentImages: get("COMPONENT_IMAGES", ""),
+		ZtunnelBinary:   get("ZTUNNEL_BINARY", ""),
 		KeepCluster:     boolean("KEEP_CLUSTER", "0"),
 		UninstallMesh:   boolean("UNINSTALL_MESH", "0"),
 		ReadyTimeout:    dur("READY_TIMEOUT", "3m"),
@@ -282,6 +294,13 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	c.KindAPIPort = integer("KIND_API_SERVER_PORT", "0", "a port number, or 0 for any", func(n int) bool { return n >= 0 && n <= 65535 })
 	c.Procs = integer("PROCS", "4", "a number of processes from 1 to 32", func(n int) bool { return n >= 1 && n <= 32 })
 	c.BundleMaxBytes = integer("BUNDLE_MAX_BYTES", "8388608", "a size in bytes of at least 65536", func(n int) bool { return n >= 64<<10 })
+	var err error
+	if c.Components, err = component.Parse(c.ComponentImages, c.ZtunnelBinary); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Components) > 0 && (c.MeshMode != MeshInstall || c.ClusterMode != ClusterKind) {
+		errs = append(errs, fmt.Errorf("COMPONENT_IMAGES and ZTUNNEL_BINARY load your builds into the nodes of a kind cluster the suite installs onto (MESH_MODE=install, CLUSTER_MODE=kind); for another cluster push them to a registry it pulls from and set ISTIO_HUB, or install them yourself and use MESH_MODE=preinstalled"))
+	}
 	switch c.ReportMode {
 	case "default", "vendor":
 	default:

@@ -175,3 +175,27 @@ func TestEveryVariableHasAKeyAndKind(t *testing.T) {
 		keys[v.Key] = true
 	}
 }
+
+func TestYourOwnBuilds(t *testing.T) {
+	c, err := FromLookup(lookup(map[string]string{"ZTUNNEL_BINARY": "/b/ztunnel", "COMPONENT_IMAGES": "pilot=/a/pilot.tar"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Components) != 2 || c.Components[0].Archive != "/a/pilot.tar" || c.Components[1].Binary != "/b/ztunnel" {
+		t.Fatalf("components: %+v", c.Components)
+	}
+	for env, want := range map[string]map[string]string{
+		"only where the suite installs onto kind": {"ZTUNNEL_BINARY": "/b/ztunnel", "MESH_MODE": "preinstalled"},
+		"not on an existing cluster":              {"COMPONENT_IMAGES": "ztunnel=/z.tar", "CLUSTER_MODE": "existing"},
+		"a bad list":                              {"COMPONENT_IMAGES": "envoy=/z.tar"},
+	} {
+		_, err := FromLookup(lookup(want))
+		if err == nil {
+			t.Errorf("%s: %v was accepted", env, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), "COMPONENT_IMAGES") {
+			t.Errorf("%s: the error does not name COMPONENT_IMAGES: %v", env, err)
+		}
+	}
+}

@@ -87,7 +87,11 @@ type Component struct {
 type ImagePull struct {
 	Image   string  `json:"image"`
 	Seconds float64 `json:"seconds"`
-	Outcome string  `json:"outcome"` // pulled | present | failed: <why>
+	Outcome string  `json:"outcome"` // pulled | present | given | failed: <why>
+	// Given says where a user's own build came from (COMPONENT_IMAGES,
+	// ZTUNNEL_BINARY) and ImageID is that image's ID; empty for a release's image.
+	Given   string `json:"given,omitempty"`
+	ImageID string `json:"imageID,omitempty"`
 }
 
 // Setting is one setting of the run and where its value came from.

@@ -13,11 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambient-e2e/ambient-e2e/clusters"
 	"github.com/ambient-e2e/ambient-e2e/harness/cluster"
+	"github.com/ambient-e2e/ambient-e2e/harness/component"
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/istioctl"
@@ -200,6 +204,12 @@ func Preflight(ctx context.Context, cfg *config.Config, nodeImage string, log fu
 		log("host checks skipped (SKIP_PREFLIGHT=1)")
 		checks = nil
 	}
+	// Your own builds are checked even then: a wrong file fails in seconds,
+	// not after a cluster and an install.
+	for _, src := range cfg.Components {
+		checks = append(checks, preflight.Check{Name: "your " + string(src.Component) + " build (" + src.String() + ")",
+			Run: func(ctx context.Context) error { return src.Check(ctx, runtime.GOARCH) }})
+	}
 	if err := preflight.Run(ctx, checks, log); err != nil {
 		return err
 	}
@@ -333,10 +343,22 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 		if err != nil {
 			return err
 		}
+		given, err := prepareGiven(ctx, cfg, env.Release.Istio, images, log)
+		if err != nil {
+			return err
+		}
 		for _, img := range images {
-			p := env.Cluster.PullAndLoad(ctx, img, absolute(cfg.WorkDir), cfg.PullTimeout, log)
+			p := runinfo.ImagePull{Image: img}
+			if g, ok := given[img]; ok {
+				p = loadGiven(ctx, env, sh.Mesh.Namespace, g, log)
+			} else {
+				p = env.Cluster.PullAndLoad(ctx, img, absolute(cfg.WorkDir), cfg.PullTimeout, log)
+			}
 			log(fmt.Sprintf("image %s: %s in %.1fs", img, p.Outcome, p.Seconds))
 			sh.ImagePulls = append(sh.ImagePulls, p)
+			if strings.HasPrefix(p.Outcome, "failed") && given[img].Archive != "" {
+				return fmt.Errorf("your image for %s (%s) did not load into the nodes: %s", given[img].Component, given[img].From, p.Outcome)
+			}
 		}
 	}
 	log(fmt.Sprintf("istioctl install --set profile=ambient (Istio %s, hub %s); bounded by %s", env.Release.Istio, cfg.IstioHub, cfg.InstallTimeout))
@@ -357,6 +379,79 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 		}
 	}
 	return nil
+}
+
+// prepareGiven writes each image the user gave (COMPONENT_IMAGES,
+// ZTUNNEL_BINARY) as an archive tagged with the reference the install
+// renders for its component, keyed by that reference.
+func prepareGiven(ctx context.Context, cfg *config.Config, version string, images []string, log func(string)) (map[string]component.Prepared, error) {
+	given := map[string]component.Prepared{}
+	for _, src := range cfg.Components {
+		ref, err := component.ChartRef(images, src.Component)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		log(fmt.Sprintf("your %s image from %s, as %s", src.Component, src, ref))
+		p, err := component.Prepare(ctx, src, ref, filepath.Join(cfg.CacheDir, "components"), runtime.GOARCH, version)
+		if err != nil {
+			return nil, err
+		}
+		given[ref] = p
+	}
+	return given, nil
+}
+
+// loadGiven loads a given image into every node that lacks it. Mesh pods
+// that run its reference and cannot have the new image otherwise are
+// deleted, so their controllers start them again on it: on a node where
+// another image was replaced (istioctl install leaves an unchanged
+// DaemonSet's pods alone), and pods waiting in ErrImagePull or
+// ImagePullBackOff (the kubelet would retry only after its back-off).
+func loadGiven(ctx context.Context, env *Env, namespace string, g component.Prepared, log func(string)) runinfo.ImagePull {
+	start := time.Now()
+	p := runinfo.ImagePull{Image: g.Ref, Given: g.From, ImageID: g.ID}
+	replaced, err := env.Cluster.LoadImage(g.Archive, g.Ref, g.ID, log)
+	if err != nil {
+		p.Outcome = "failed: " + err.Error()
+		p.Seconds = time.Since(start).Seconds()
+		return p
+	}
+	p.Outcome = "given"
+	pods, err := env.Kube.Pods(ctx, namespace, "")
+	if err != nil {
+		log("warning: listing the pods that run " + g.Ref + ": " + err.Error())
+	}
+	for _, pod := range pods {
+		if why := staleFor(pod, g.Ref, replaced); why != "" {
+			log(fmt.Sprintf("restarting pod %s/%s on your %s image: %s", namespace, pod.Name, g.Component, why))
+			if err := env.Kube.Res().Delete(ctx, &pod); err != nil {
+				log("warning: deleting pod " + pod.Name + ": " + err.Error())
+			}
+		}
+	}
+	p.Seconds = time.Since(start).Seconds()
+	return p
+}
+
+// staleFor says why pod cannot be running image ref as just loaded ("" when
+// it can): its node had another image under ref, or it waits to pull ref.
+func staleFor(pod corev1.Pod, ref string, replacedOn []string) string {
+	uses := false
+	for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+		uses = uses || c.Image == ref
+	}
+	if !uses {
+		return ""
+	}
+	if slices.Contains(replacedOn, pod.Spec.NodeName) {
+		return "its node " + pod.Spec.NodeName + " held another image as " + ref
+	}
+	for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil && cs.Image == ref && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+			return "it waits in " + w.Reason
+		}
+	}
+	return ""
 }
 
 func probeImage(ctx context.Context, cfg *config.Config, cl *cluster.Cluster, log func(string)) (string, error) {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
 )
 
@@ -104,6 +106,37 @@ func TestCheckReleaseStopsWhatAnInstallCannotDo(t *testing.T) {
 		}
 		if c.log != "" && !strings.Contains(strings.Join(log, "\n"), c.log) {
 			t.Errorf("%s: log %q, want %q", c.about, log, c.log)
+		}
+	}
+}
+
+func TestStaleFor(t *testing.T) {
+	const ref = "localhost/istio/ztunnel:1.31-dev-distroless"
+	pod := func(node, image, waiting string) corev1.Pod {
+		p := corev1.Pod{Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "istio-proxy", Image: image}}}}
+		st := corev1.ContainerStatus{Name: "istio-proxy", Image: image}
+		if waiting != "" {
+			st.State.Waiting = &corev1.ContainerStateWaiting{Reason: waiting}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{st}
+		return p
+	}
+	for _, c := range []struct {
+		pod      corev1.Pod
+		replaced []string
+		want     string
+	}{
+		{pod("w1", ref, ""), nil, ""},
+		{pod("w1", ref, ""), []string{"w2"}, ""},
+		{pod("w1", ref, ""), []string{"w1"}, "its node w1 held another image as " + ref},
+		{pod("w1", ref, "ImagePullBackOff"), nil, "it waits in ImagePullBackOff"},
+		{pod("w1", ref, "ErrImagePull"), nil, "it waits in ErrImagePull"},
+		{pod("w1", ref, "CrashLoopBackOff"), nil, ""},
+		{pod("w1", "localhost/istio/pilot:1.31-dev-distroless", "ImagePullBackOff"), []string{"w1"}, ""},
+	} {
+		if got := staleFor(c.pod, ref, c.replaced); got != c.want {
+			t.Errorf("pod on %s running %s (%v), replaced on %v: got %q, want %q",
+				c.pod.Spec.NodeName, c.pod.Spec.Containers[0].Image, c.pod.Status.ContainerStatuses[0].State.Waiting, c.replaced, got, c.want)
 		}
 	}
 }

@@ -412,6 +412,14 @@ func (b *builder) readEnvironment() {
 	for _, comp := range m.Components {
 		b.addImage(comp, "")
 	}
+	// A user's own build (COMPONENT_IMAGES, ZTUNNEL_BINARY) is named as such.
+	for _, p := range m.ImagePulls {
+		for i := range r.Mesh.Images {
+			if p.Given != "" && r.Mesh.Images[i].Image == p.Image {
+				r.Mesh.Images[i].Given = p.Given
+			}
+		}
+	}
 	for _, w := range waypoints {
 		for _, by := range w.UsedBy {
 			b.addImage(runinfo.Component{Name: w.Component, Image: w.Image, ImageID: w.ImageID, Pods: w.Pods, Ready: w.Ready}, by)

@@ -224,6 +224,10 @@ type Image struct {
 	Ready int `json:"ready"`
 	// UsedBy names the tests that reported this image (waypoints).
 	UsedBy []string `json:"usedBy,omitempty"`
+	// Given says where a user's own build of this component came from
+	// (COMPONENT_IMAGES or ZTUNNEL_BINARY), loaded instead of the release's
+	// image; "" for a release's image.
+	Given string `json:"given,omitempty"`
 }
 
 // Sources names the inputs of the report.

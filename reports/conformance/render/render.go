@@ -117,7 +117,13 @@ func Markdown(r *conformance.Report) []byte {
 	if r.Suite.Interrupted {
 		w("; **interrupted** (%s)", r.Suite.InterruptReason)
 	}
-	w(".\n\n| profile | result | passed | failed | skipped | not run | total |\n|---|---|--:|--:|--:|--:|--:|\n")
+	w(".\n\n")
+	for _, img := range r.Mesh.Images {
+		if img.Given != "" {
+			w("%s ran **your own build**: %s (`%s`).\n\n", img.Component, img.Given, img.Image)
+		}
+	}
+	w("| profile | result | passed | failed | skipped | not run | total |\n|---|---|--:|--:|--:|--:|--:|\n")
 	for _, p := range r.Profiles {
 		s := p.Statistics
 		w("| %s | %s %s | %d | %d | %d | %d | %d |\n", p.Name, icon(p.Result), p.Result, s.Passed, s.Failed, s.Skipped, s.NotRun, s.Total)
