@@ -10,7 +10,7 @@ import (
 )
 
 func verdictsCmd() *cobra.Command {
-	var coverageOnly bool
+	var coverageOnly, same bool
 	c := &cobra.Command{
 		Use:   "verdicts TABLE REPORT",
 		Short: "Compare a Ginkgo JSON report with a verdict table (the self-test's judge)",
@@ -19,9 +19,30 @@ func verdictsCmd() *cobra.Command {
 assertion must fail for the reason in its row, every control must pass, and
 any difference fails, above all a mesh assertion that passed (a FALSE PASS).
 With --coverage-only (a dry-run report) only the spec names are compared.
-With LABEL_FILTER set, rows of specs the filter left out are not required.`,
+With LABEL_FILTER set, rows of specs the filter left out are not required.
+With --same, TABLE is another run's report.json: every spec must be in both
+runs in the same state (a flake check between back-to-back runs).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if same {
+				first, err := verdict.ReadReport(args[0])
+				if err != nil {
+					return err
+				}
+				second, err := verdict.ReadReport(args[1])
+				if err != nil {
+					return err
+				}
+				ms := verdict.Same(first, second)
+				for _, m := range ms {
+					fmt.Println(m)
+				}
+				if len(ms) > 0 {
+					return fmt.Errorf("%d specs differ between %s and %s", len(ms), args[0], args[1])
+				}
+				fmt.Printf("%s and %s: the same %d verdicts\n", args[0], args[1], len(first))
+				return nil
+			}
 			t, err := verdict.LoadTable(args[0])
 			if err != nil {
 				return err
@@ -49,6 +70,7 @@ With LABEL_FILTER set, rows of specs the filter left out are not required.`,
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&same, "same", false, "compare two runs' report.json files spec by spec (TABLE is the first run's report)")
 	c.Flags().BoolVar(&coverageOnly, "coverage-only", false, "compare spec names only (for a dry-run report)")
 	return c
 }

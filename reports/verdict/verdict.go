@@ -217,3 +217,32 @@ func Summary(t Table, outcomes []Outcome, ms []Mismatch) string {
 	}
 	return b.String()
 }
+
+// Same compares two runs of the suite spec by spec (a flake check): every
+// spec must be in both, in the same state. It says nothing of whether the
+// states are right; Compare does that against a table.
+func Same(a, b []Outcome) []Mismatch {
+	var ms []Mismatch
+	in := map[string]Outcome{}
+	for _, o := range b {
+		in[o.Spec] = o
+	}
+	seen := map[string]bool{}
+	for _, o := range a {
+		seen[o.Spec] = true
+		other, ok := in[o.Spec]
+		switch {
+		case !ok:
+			ms = append(ms, Mismatch{o.Spec, "only in the first run", "it " + o.State + " there"})
+		case other.State != o.State:
+			ms = append(ms, Mismatch{o.Spec, "verdict changed", fmt.Sprintf("%s, then %s: %s", o.State, other.State, firstLine(strings.TrimSpace(other.Message+" "+o.Message)))})
+		}
+	}
+	for _, o := range b {
+		if !seen[o.Spec] {
+			ms = append(ms, Mismatch{o.Spec, "only in the second run", "it " + o.State + " there"})
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Spec < ms[j].Spec })
+	return ms
+}

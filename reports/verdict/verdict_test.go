@@ -154,3 +154,25 @@ func TestCoverageIgnoresVerdictsButNotNames(t *testing.T) {
 		t.Fatalf("%v", ms)
 	}
 }
+
+func TestSame(t *testing.T) {
+	a := []Outcome{{Spec: "s1", State: "passed"}, {Spec: "s2", State: "failed", Message: "reset"}, {Spec: "s3", State: "skipped"}}
+	if ms := Same(a, a); len(ms) != 0 {
+		t.Fatalf("a run against itself: %v", ms)
+	}
+	b := []Outcome{{Spec: "s1", State: "passed"}, {Spec: "s2", State: "passed"}, {Spec: "s4", State: "passed"}}
+	ms := Same(a, b)
+	got := map[string]string{}
+	for _, m := range ms {
+		got[m.Spec] = m.Kind
+	}
+	want := map[string]string{"s2": "verdict changed", "s3": "only in the first run", "s4": "only in the second run"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %q", k, got[k], v)
+		}
+	}
+}
