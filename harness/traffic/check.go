@@ -123,6 +123,25 @@ func ServedBy(prefix string) Check {
 	}
 }
 
+// NotServedBy is ServedBy's negation: it passes when the request got no
+// echo reply from a pod whose name starts with prefix (a transport error, or
+// a response that something in between gave). It is the client's half of
+// "no request reached the server"; the server's own count
+// (scenario.Served) is the other. The failure says whether the reply came
+// through a waypoint (X-Request-Id at the server) or not.
+func NotServedBy(prefix string) Check {
+	return func(r wire.Result) error {
+		if r.Body == nil || !strings.HasPrefix(r.Body.Pod, prefix) {
+			return nil
+		}
+		via := "no " + RequestIDHeader + " at the server: no waypoint in path"
+		if len(headerValues(r.Body.Headers, RequestIDHeader)) > 0 {
+			via = RequestIDHeader + " at the server: through a waypoint"
+		}
+		return fmt.Errorf("expected no reply from %s*, got %s (%s)", prefix, Describe(r), via)
+	}
+}
+
 // RequestHeader passes when the server received header name. With a
 // waypoint in the path the server sees X-Request-Id (Istio's IsL7()).
 func RequestHeader(name string) Check {
