@@ -155,3 +155,19 @@ func TestCheckPolicyClosed(t *testing.T) {
 	only, _ := ParseLog(strings.NewReader(policyChangeAccessLine + "\n"))
 	wantErrContaining(t, CheckPolicyClosed(only, "10.244.1.7", "10.244.2.9"), []string{"no \"connection"})
 }
+
+// The PolicyWatcher's line as a real ztunnel (release-1.31, built from
+// source) wrote it on the self-test's ztunnel mesh, 2026-12-07, when a
+// namespace-wide DENY closed a held connection 308 ms after it was applied.
+const realPolicyCloseLine = "2026-12-07T19:10:59.940136Z\tinfo\tproxy::connection_manager:proxy{wl=openconn-ns-1be7f/backend-bfff5958-cwjcm}\tconnection 10.244.1.107:33270(spiffe://cluster.local/ns/openconn-ns-1be7f/sa/other)->10.244.1.106:9090 (Kubernetes//Pod/openconn-ns-1be7f/backend-bfff5958-cwjcm) closed because it's no longer allowed after a policy update\t"
+
+func TestCheckPolicyClosedRealZtunnel(t *testing.T) {
+	entries, err := ParseLog(strings.NewReader(realPolicyCloseLine + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPolicyClosed(entries, "10.244.1.107", "10.244.1.106"); err != nil {
+		t.Fatal(err)
+	}
+	wantErrContaining(t, CheckPolicyClosed(entries, "10.244.1.108", "10.244.1.106"), []string{"no \"connection"})
+}

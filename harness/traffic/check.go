@@ -75,22 +75,20 @@ func Class(c wire.ErrorClass) Check {
 func Reset() Check { return Class(wire.ClassReset) }
 
 // ZtunnelRefused is what a client sees when the destination ztunnel's
-// authorization policy refuses its connection (facts §4.3, audit finding 1).
-// A client in the mesh (HBONE) sees a reset: its own ztunnel accepted the
-// app's connection and drops it, request unread, when the destination
-// answers the CONNECT with 401. A plaintext client outside the mesh sees a
-// reset or a clean close: ztunnel's inbound passthrough drops the denied
-// socket without reading (ztunnel src/proxy/inbound_passthrough.rs), and the
-// kernel sends RST only if the request bytes had arrived by then. Istio's
-// own CheckDeny accepts both (tests/integration/ambient/baseline_test.go).
-// The client's view alone does not prove the policy did it; pair it with
-// the destination ztunnel's access line (evidence.CheckDenied).
-func ZtunnelRefused(plaintextSource bool) Check {
-	if plaintextSource {
-		return Or(Reset(), EOF())
-	}
-	return Reset()
-}
+// authorization policy refuses its connection: a reset or a clean close
+// (EOF), whether the client is in the mesh or not (Istio's own CheckDeny
+// accepts both, tests/integration/ambient/baseline_test.go). A plaintext
+// client's connection is dropped unread by the destination ztunnel's inbound
+// passthrough (ztunnel src/proxy/inbound_passthrough.rs); an HBONE client's
+// by its own ztunnel once the destination answers the CONNECT with 401
+// (src/proxy/outbound.rs). Either way the kernel sends RST only if the
+// request's bytes had arrived by then, so which one the client sees is
+// timing. Seen with a real ztunnel (release-1.31) on the self-test's
+// ztunnel mesh: an HBONE client denied by a DENY got "EOF" on one request
+// and a reset on the next. The client's view alone does not prove the
+// policy did it; pair it with the destination ztunnel's access line
+// (evidence.CheckDenied).
+func ZtunnelRefused() Check { return Or(Reset(), EOF()) }
 
 // Timeout is what a client sees when a NetworkPolicy drops packets.
 func Timeout() Check { return Class(wire.ClassTimeout) }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/classify"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 )
 
@@ -16,7 +17,11 @@ var (
 	rbac  = wire.Result{Protocol: "http", Status: 403, BodyText: "RBAC: access denied"}
 	v2    = wire.Result{Protocol: "http", Status: 200, Body: &wire.EchoReply{Pod: "api-v2-x", Version: "v2", Headers: map[string][]string{"X-Route": {"default"}}}}
 	s503  = wire.Result{Protocol: "http", Status: 503, BodyText: "upstream connect error"}
+	// What the probe reported for an HBONE client a real ztunnel refused.
+	hboneEOF = wire.Result{Protocol: "http", Error: hboneEOFText, ErrorClass: classify.ClassifyText(hboneEOFText)}
 )
+
+const hboneEOFText = `Get "http://backend.authz-af48e.svc.cluster.local:8080/": EOF`
 
 func TestChecks(t *testing.T) {
 	cases := []struct {
@@ -59,12 +64,14 @@ func TestChecks(t *testing.T) {
 		{"NotServedBy passes another server's reply", NotServedBy("echo-v2"), ok200, ""},
 		{"NotServedBy fails a direct reply", NotServedBy("echo-server"), ok200, "expected no reply from echo-server*, got 200 from echo-server-abc (no X-Request-Id at the server: no waypoint in path)"},
 		{"NotServedBy fails a reply through a waypoint", NotServedBy("echo-server"), l7200, "(X-Request-Id at the server: through a waypoint)"},
-		{"ZtunnelRefused: an HBONE client sees a reset", ZtunnelRefused(false), reset, ""},
-		{"ZtunnelRefused: an HBONE client's EOF is not a ztunnel deny", ZtunnelRefused(false), eof, "expected reset, got eof"},
-		{"ZtunnelRefused: a plaintext client may see a reset", ZtunnelRefused(true), reset, ""},
-		{"ZtunnelRefused: a plaintext client may see EOF", ZtunnelRefused(true), eof, ""},
-		{"ZtunnelRefused fails 200: the null-mesh message", ZtunnelRefused(true), ok200, "expected reset, got 200 from echo-server-abc"},
-		{"ZtunnelRefused fails a drop", ZtunnelRefused(true), drop, "expected eof, got timeout"},
+		{"ZtunnelRefused: a reset", ZtunnelRefused(), reset, ""},
+		// A real ztunnel (release-1.31) refusing an HBONE client by a DENY,
+		// the self-test's ztunnel mesh, 2026-12-07: the probe's error was
+		// `Get "http://backend.authz-af48e.svc.cluster.local:8080/": EOF`.
+		{"ZtunnelRefused: EOF (an HBONE client of a real ztunnel)", ZtunnelRefused(), hboneEOF, ""},
+		{"ZtunnelRefused: EOF", ZtunnelRefused(), eof, ""},
+		{"ZtunnelRefused fails 200: the null-mesh message", ZtunnelRefused(), ok200, "expected reset, got 200 from echo-server-abc"},
+		{"ZtunnelRefused fails a drop", ZtunnelRefused(), drop, "expected eof, got timeout"},
 		{"Deny passes reset", Deny(), reset, ""},
 		{"Deny passes eof", Deny(), eof, ""},
 		{"Deny passes 403", Deny(), rbac, ""},

@@ -51,14 +51,14 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 			Expect(w.mesh.Apply(ctx, p)).To(Succeed())
 		}
 		// The denied identity first: proves both policies are in force.
-		_, _ = w.clients["other"].Until(ctx, w.backend(), traffic.ZtunnelRefused(false), env.Config.PolicyTimeout)
+		_, _ = w.clients["other"].Until(ctx, w.backend(), traffic.ZtunnelRefused(), env.Config.PolicyTimeout)
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("a disallowed identity is refused by the AuthorizationPolicy (a reset, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", meshReported, observed, claim("networkpolicy"), func(ctx SpecContext) {
+	It("a disallowed identity is refused by the AuthorizationPolicy (a reset or EOF, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", meshReported, observed, claim("networkpolicy"), func(ctx SpecContext) {
 		requireEnforcement()
 		since := time.Now()
-		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused(false))
+		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused())
 		expectRefusedByPolicy(ctx, w.clients["other"], w.pod(ctx, "backend"), evidence.ReasonNotAllowed, since, 1)
 	})
 

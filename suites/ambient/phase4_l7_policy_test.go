@@ -247,11 +247,11 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api")))
 	})
 
-	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset, and api's ztunnel logs that no ALLOW matched", meshReported, observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
+	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset or EOF, and api's ztunnel logs that no ALLOW matched", meshReported, observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		Expect(w.s.Apply(ctx, fixtures.RequireJWTSelector)).To(Succeed())
 		since := time.Now()
-		refused := traffic.ZtunnelRefused(false)
+		refused := traffic.ZtunnelRefused()
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), refused)
 		const n = 5
 		expectEach(ctx, w.frontend, w.api("POST", "/api/items"), n, refused)
