@@ -87,7 +87,8 @@ lint: shellcheck ## golangci-lint (both modules), actionlint (workflows) and she
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
 	shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
 		clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
-		clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/lib/*.sh .ci/run
+		clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/ztunnel-mesh \
+		clusters/offline/lib/*.sh .ci/run
 
 .PHONY: spec-table
 spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (dry run, no cluster)
@@ -95,6 +96,7 @@ spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (
 	@$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >_output/dry/log 2>&1 \
 		|| { cat _output/dry/log; exit 1; }
 	$(E2ECTL) verdicts --coverage-only reports/null-mesh.yaml _output/dry/dry-run.json
+	$(E2ECTL) verdicts --coverage-only reports/ztunnel-mesh.yaml _output/dry/dry-run.json
 	@$(GINKGO) run --tags=e2e,controlplane --dry-run --no-color --json-report=dry-run-cp.json --output-dir=_output/dry ./suites/... >_output/dry/log-cp 2>&1 \
 		|| { cat _output/dry/log-cp; exit 1; }
 	$(E2ECTL) verdicts --coverage-only reports/control-plane-mesh.yaml _output/dry/dry-run-cp.json
@@ -108,6 +110,9 @@ node-image: docker ## Build the offline kind node image for K8S_VERSION (cached;
 	clusters/offline/node-image
 selftest: ## Run every spec against an offline kind cluster with NO mesh; compare with reports/null-mesh.yaml
 	clusters/offline/selftest
+.PHONY: ztunnel-mesh
+ztunnel-mesh: ## Your ztunnel (ZTUNNEL_BINARY=path or ZTUNNEL_IMAGE=archive|docker:image) with Istio's control plane on the offline cluster, judged by reports/ztunnel-mesh.yaml
+	clusters/offline/ztunnel-mesh
 .PHONY: bench-latency
 bench-latency: ## Calibrate the latency instrument on the offline cluster: injected 0/0.1/0.2/0.5/1 ms must be recovered
 	clusters/offline/bench-latency
