@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -83,15 +84,26 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 	// Waypoints do not impersonate the client (facts §4.1): a selector
 	// policy at the destination sees the waypoint's identity.
 	Describe("a selector ALLOW at the destination must also allow the waypoint's identity", Ordered, ContinueOnFailure, func() {
-		var w *l7World
+		var (
+			w       *l7World
+			through = errors.New("the precondition spec did not run")
+		)
 		BeforeAll(func(ctx SpecContext) {
 			w = newL7World(ctx, "l7dest")
 			w.withWaypoint(ctx, "waypoint")
 		})
 		It("precondition: frontend → api goes through the waypoint", observed, claim("l7-policy"), func(ctx SpecContext) {
+			through = errors.New("it failed")
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
+			through = nil
 		})
+		// Where traffic fails anyway (a waypoint whose proxy cannot run: real
+		// ztunnel fails it closed), "the policy breaks it" would pass without
+		// the policy doing anything: seen on the self-test's ztunnel mesh.
 		It("the seed's allow-frontend-to-api (frontend only) breaks traffic through the waypoint: 503 or reset", observed, claim("l7-policy"), func(ctx SpecContext) {
+			if through != nil {
+				Fail("precondition failed: traffic never went through the waypoint (" + through.Error() + "), so a break would prove nothing")
+			}
 			Expect(w.s.Apply(ctx, fixtures.AllowFrontendToAPI)).To(Succeed())
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.Or(traffic.Status(503), traffic.Reset(), traffic.EOF()))
 		})
