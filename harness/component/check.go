@@ -159,11 +159,11 @@ func checkArchive(p, arch string) error {
 	}
 	img, err := tarball.ImageFromPath(p, nil)
 	if err != nil {
-		return fmt.Errorf("image archive %s does not load: %v", p, err)
+		return fmt.Errorf("image archive %s does not load: %w", p, err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return fmt.Errorf("image archive %s: its image config does not read: %v", p, err)
+		return fmt.Errorf("image archive %s: its image config does not read: %w", p, err)
 	}
 	return checkPlatform("image archive "+p, cf.OS, cf.Architecture, arch)
 }

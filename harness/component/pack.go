@@ -254,7 +254,7 @@ func dockerSave(ctx context.Context, ref, out string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	if b, err := execCombined(ctx, "docker", "save", "-o", out, ref); err != nil {
-		return fmt.Errorf("docker save %s: %v: %s", ref, err, strings.TrimSpace(string(b)))
+		return fmt.Errorf("docker save %s: %w: %s", ref, err, strings.TrimSpace(string(b)))
 	}
 	return nil
 }
