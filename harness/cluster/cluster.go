@@ -185,40 +185,22 @@ func (c *Cluster) Reachable(ctx context.Context, timeout time.Duration) (string,
 	}
 }
 
-// LoadImageArchive loads a docker-archive image into every node that lacks ref.
+// LoadImageArchive loads a docker-archive image into every node that lacks
+// ref (any image under ref counts: the probe's tag is its content hash).
 func (c *Cluster) LoadImageArchive(archive, ref string, progress func(string)) error {
-	if c.provider == nil {
-		return errors.New("images can only be loaded into kind nodes; set PROBE_IMAGE to an image the cluster can pull")
-	}
-	nodes, err := c.provider.ListInternalNodes(c.Name)
-	if err != nil {
-		return fmt.Errorf("listing nodes of kind cluster %q: %w", c.Name, err)
-	}
-	for _, n := range nodes {
-		if id, err := nodeutils.ImageID(n, ref); err == nil && id != "" {
-			continue
-		}
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		_ = f.Close()
-		if err != nil {
-			return fmt.Errorf("loading %s into node %s: %w", ref, n.String(), err)
-		}
-		progress(fmt.Sprintf("loaded %s into node %s", ref, n.String()))
-	}
-	return nil
+	_, err := c.LoadImage(archive, ref, "", progress)
+	return err
 }
 
-// LoadImage makes image id present under ref on every node: it loads the
-// archive into each node whose ref is missing or is another image (a new
-// build under the same reference), and returns the nodes where it replaced
-// one, whose running containers still run the old image.
+// LoadImage makes the archive's image present under ref on every node. With
+// id (the image's ID) set, a node holding another image under ref gets the
+// archive too (a new build under the same reference), the load is checked
+// against id, and the nodes where an image was replaced are returned: their
+// running containers still run the old one. With id empty, any image under
+// ref counts as present.
 func (c *Cluster) LoadImage(archive, ref, id string, progress func(string)) (replaced []string, err error) {
 	if c.provider == nil {
-		return nil, errors.New("images can only be loaded into kind nodes; on another cluster push the image to a registry its nodes pull from")
+		return nil, errors.New("images can only be loaded into kind nodes; on another cluster push the image to a registry its nodes pull from (for the probe: PROBE_IMAGE)")
 	}
 	nodes, err := c.provider.ListInternalNodes(c.Name)
 	if err != nil {
@@ -226,7 +208,7 @@ func (c *Cluster) LoadImage(archive, ref, id string, progress func(string)) (rep
 	}
 	for _, n := range nodes {
 		have, _ := nodeutils.ImageID(n, ref)
-		if have == id {
+		if have != "" && (id == "" || have == id) {
 			continue
 		}
 		f, err := os.Open(archive)
@@ -237,6 +219,10 @@ func (c *Cluster) LoadImage(archive, ref, id string, progress func(string)) (rep
 		_ = f.Close()
 		if err != nil {
 			return replaced, fmt.Errorf("loading %s into node %s: %w", ref, n.String(), err)
+		}
+		if id == "" {
+			progress(fmt.Sprintf("loaded %s into node %s", ref, n.String()))
+			continue
 		}
 		if got, err := nodeutils.ImageID(n, ref); err != nil || got != id {
 			return replaced, fmt.Errorf("node %s: after loading %s, %s is image %q, not %s", n.String(), archive, ref, got, id)

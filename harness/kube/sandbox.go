@@ -155,18 +155,33 @@ func (k *Kube) PodTroublesOf(ctx context.Context, namespace, pod string, reasons
 }
 
 // ReadyEndpoint says whether a Service's EndpointSlices list the address
-// as a ready endpoint (discovery.k8s.io/v1: conditions.ready, nil = ready).
+// as a ready endpoint.
 func (k *Kube) ReadyEndpoint(ctx context.Context, namespace, service, address string) (bool, error) {
-	var l discoveryv1.EndpointSliceList
-	if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+service)); err != nil {
-		return false, fmt.Errorf("EndpointSlices of Service %s/%s: %w", namespace, service, err)
+	sls, err := k.EndpointSlices(ctx, namespace, service)
+	if err != nil {
+		return false, err
 	}
-	for _, sl := range l.Items {
+	for _, sl := range sls {
 		for _, ep := range sl.Endpoints {
 			if slices.Contains(ep.Addresses, address) {
-				return ep.Conditions.Ready == nil || *ep.Conditions.Ready, nil
+				return EndpointReady(ep), nil
 			}
 		}
 	}
 	return false, nil
+}
+
+// EndpointSlices lists the EndpointSlices of a Service.
+func (k *Kube) EndpointSlices(ctx context.Context, namespace, service string) ([]discoveryv1.EndpointSlice, error) {
+	var l discoveryv1.EndpointSliceList
+	if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+service)); err != nil {
+		return nil, fmt.Errorf("EndpointSlices of Service %s/%s: %w", namespace, service, err)
+	}
+	return l.Items, nil
+}
+
+// EndpointReady reads an endpoint's conditions.ready as discovery.k8s.io/v1
+// defines it: nil means ready.
+func EndpointReady(ep discoveryv1.Endpoint) bool {
+	return ep.Conditions.Ready == nil || *ep.Conditions.Ready
 }

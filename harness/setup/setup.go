@@ -348,16 +348,20 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 			return err
 		}
 		for _, img := range images {
-			p := runinfo.ImagePull{Image: img}
-			if g, ok := given[img]; ok {
-				p = loadGiven(ctx, env, sh.Mesh.Namespace, g, log)
+			g, yours := given[img]
+			var p runinfo.ImagePull
+			var loadErr error
+			if yours {
+				p, loadErr = loadGiven(ctx, env, sh.Mesh.Namespace, g, log)
 			} else {
 				p = env.Cluster.PullAndLoad(ctx, img, absolute(cfg.WorkDir), cfg.PullTimeout, log)
 			}
 			log(fmt.Sprintf("image %s: %s in %.1fs", img, p.Outcome, p.Seconds))
 			sh.ImagePulls = append(sh.ImagePulls, p)
-			if strings.HasPrefix(p.Outcome, "failed") && given[img].Archive != "" {
-				return fmt.Errorf("your image for %s (%s) did not load into the nodes: %s", given[img].Component, given[img].From, p.Outcome)
+			// A release's image that fails to load is an outcome (the nodes
+			// may pull it themselves); yours cannot come from anywhere else.
+			if loadErr != nil {
+				return fmt.Errorf("your image for %s (%s) did not load into the nodes: %w", g.Component, g.From, loadErr)
 			}
 		}
 	}
@@ -407,14 +411,13 @@ func prepareGiven(ctx context.Context, cfg *config.Config, version string, image
 // another image was replaced (istioctl install leaves an unchanged
 // DaemonSet's pods alone), and pods waiting in ErrImagePull or
 // ImagePullBackOff (the kubelet would retry only after its back-off).
-func loadGiven(ctx context.Context, env *Env, namespace string, g component.Prepared, log func(string)) runinfo.ImagePull {
+func loadGiven(ctx context.Context, env *Env, namespace string, g component.Prepared, log func(string)) (runinfo.ImagePull, error) {
 	start := time.Now()
 	p := runinfo.ImagePull{Image: g.Ref, Given: g.From, ImageID: g.ID}
 	replaced, err := env.Cluster.LoadImage(g.Archive, g.Ref, g.ID, log)
 	if err != nil {
-		p.Outcome = "failed: " + err.Error()
-		p.Seconds = time.Since(start).Seconds()
-		return p
+		p.Outcome, p.Seconds = "failed: "+err.Error(), time.Since(start).Seconds()
+		return p, err
 	}
 	p.Outcome = "given"
 	pods, err := env.Kube.Pods(ctx, namespace, "")
@@ -430,7 +433,7 @@ func loadGiven(ctx context.Context, env *Env, namespace string, g component.Prep
 		}
 	}
 	p.Seconds = time.Since(start).Seconds()
-	return p
+	return p, nil
 }
 
 // staleFor says why pod cannot be running image ref as just loaded ("" when

@@ -89,9 +89,9 @@ func Stop(ctx context.Context, k *kube.Kube, namespace, name string) ([]string, 
 // Stopped judges whether a waypoint stopped by Stop has no proxy left:
 // every Deployment still asks for 0 replicas, no pod of it is left (not even
 // a terminating one, which may still drain connections), and no EndpointSlice
-// of its Services lists a ready endpoint (nil ready counts as ready,
-// discovery.k8s.io/v1). restored is true when a Deployment asks for replicas
-// again: something scales it back, and waiting will not help.
+// of its Services lists a ready endpoint (kube.EndpointReady). restored is
+// true when a Deployment asks for replicas again: something scales it back,
+// and waiting will not help.
 func Stopped(deps []appsv1.Deployment, pods []corev1.Pod, endpoints []discoveryv1.EndpointSlice) (stopped, restored bool, status string) {
 	var back []string
 	for _, d := range deps {
@@ -127,7 +127,7 @@ func ReadyEndpoints(endpoints []discoveryv1.EndpointSlice) []string {
 	var out []string
 	for _, sl := range endpoints {
 		for _, ep := range sl.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			if !kube.EndpointReady(ep) {
 				continue
 			}
 			for _, a := range ep.Addresses {
@@ -167,11 +167,11 @@ func WaitStopped(ctx context.Context, k *kube.Kube, namespace, name string, time
 		}
 		var eps []discoveryv1.EndpointSlice
 		for _, s := range svcs {
-			var l discoveryv1.EndpointSliceList
-			if err := k.Res().WithNamespace(namespace).List(ctx, &l, resources.WithLabelSelector(discoveryv1.LabelServiceName+"="+s.Name)); err != nil {
-				return false, "", fmt.Errorf("EndpointSlices of Service %s/%s: %w", namespace, s.Name, err)
+			sls, err := k.EndpointSlices(ctx, namespace, s.Name)
+			if err != nil {
+				return false, "", err
 			}
-			eps = append(eps, l.Items...)
+			eps = append(eps, sls...)
 		}
 		stopped, restored, status := Stopped(deps, pods, eps)
 		if restored {
