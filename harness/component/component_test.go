@@ -107,7 +107,7 @@ func TestChartRef(t *testing.T) {
 }
 
 func TestParseLdd(t *testing.T) {
-	// ldd of ztunnel 1.31.0-rc.0 (release-1.31, cargo build --release,
+	// ldd of ztunnel 1.31.0-rc.0 (release-1.31, release profile,
 	// default features tls-aws-lc and jemalloc) built by hand on this
 	// project's Debian bookworm machine on 2026-12-07, with one missing
 	// library and a repeated line added.
