@@ -142,3 +142,48 @@ func (r Resources) Hook(ctx context.Context, arm string) (func(context.Context) 
 		return out, errors.Join(errs...)
 	}, nil
 }
+
+// AppliedDelays reads the probe server's applied-delay statistics (its
+// /stats), keyed by requested delay.
+type AppliedDelays func(ctx context.Context) (map[string]wire.DelayStats, error)
+
+// WithAppliedDelays is the calibration's perf.TrialFunc: Trial, and for a
+// measured HTTP trial the delays the server applied to its replies
+// (runinfo.Trial.Applied), read from the server's histogram of the arm's
+// requested delay just before and just after the trial. delay names the
+// arm's requested delay (its time.Duration.String()).
+func (r Rig) WithAppliedDelays(read AppliedDelays, delay func(arm string) string) perf.TrialFunc {
+	return func(ctx context.Context, arm, kind string, warmup bool) (runinfo.Trial, error) {
+		if kind != perf.KindHTTP || warmup {
+			return r.Trial(ctx, arm, kind, warmup)
+		}
+		before, err := read(ctx)
+		if err != nil {
+			return runinfo.Trial{}, fmt.Errorf("the server's applied delays before the trial: %w", err)
+		}
+		t, err := r.Trial(ctx, arm, kind, warmup)
+		if err != nil {
+			return t, err
+		}
+		after, err := read(ctx)
+		if err != nil {
+			return t, fmt.Errorf("the server's applied delays after the trial: %w", err)
+		}
+		key := delay(arm)
+		a := after[key].Applied
+		if a == nil {
+			return t, fmt.Errorf("the server recorded no applied delays of %s for arm %q", key, arm)
+		}
+		between := *a
+		if err := between.Subtract(before[key].Applied); err != nil {
+			return t, fmt.Errorf("the applied delays of arm %q's trial: %w", arm, err)
+		}
+		for _, s := range between.Spans(time.Millisecond) {
+			t.Applied = append(t.Applied, runinfo.Bucket(s))
+		}
+		if int64(len(t.Applied)) == 0 {
+			return t, fmt.Errorf("the server applied no delay of %s during arm %q's trial", key, arm)
+		}
+		return t, nil
+	}
+}

@@ -252,6 +252,10 @@ type Trial struct {
 	BucketMs  float64  `json:"bucketMs,omitempty"`
 	Histogram []Bucket `json:"histogram"`
 	Resources []Usage  `json:"resources,omitempty"`
+	// Applied is, in a calibration, the delays the server applied to
+	// this trial's replies (ms, the server's 1 µs buckets): what the true
+	// shift of each percentile is derived from (perf.AppliedShift).
+	Applied []Bucket `json:"applied,omitempty"`
 }
 
 // Bucket is one histogram bucket, [Start, End) in ms.
