@@ -33,6 +33,10 @@ type Options struct {
 	IPs       []string // pod IPs whose packets are kept
 	Canaries  []string // strings that must (not) appear in payloads
 	Duration  time.Duration
+	// StopName lets Sniffer.Stop end the capture before Duration; "" for
+	// none. The capture runs in the node's network namespace, so the name
+	// must be unique on the node (Canary makes one).
+	StopName string
 }
 
 // Sniffer is a running capture.
@@ -65,6 +69,9 @@ func PodSpec(o Options, labels map[string]string) *corev1.Pod {
 	}
 	for _, c := range o.Canaries {
 		args = append(args, "--canary", c)
+	}
+	if o.StopName != "" {
+		args = append(args, "--stop-name", o.StopName)
 	}
 	root := int64(0)
 	return &corev1.Pod{
@@ -151,6 +158,20 @@ func (s *Sniffer) Wait(ctx context.Context) (wire.SniffSummary, error) {
 		return true, "", nil
 	})
 	return sum, err
+}
+
+// Stop ends the capture now (Options.StopName); Wait then returns its
+// summary.
+func (s *Sniffer) Stop(ctx context.Context) error {
+	if s.opts.StopName == "" {
+		return fmt.Errorf("the sniffer on %s was started without a stop name", s.opts.Node)
+	}
+	cmd := []string{image.BinaryPath, "stop", "--name", s.opts.StopName}
+	out, err := s.k.Exec(ctx, s.pod.Namespace, s.pod.Name, "sniff", cmd)
+	if err != nil {
+		return fmt.Errorf("stopping the sniffer on %s: %w (%s)", s.opts.Node, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // ParseSummary finds the capture summary in the sniffer's log (stdout and

@@ -31,6 +31,13 @@ func TestPodSpecCanCapture(t *testing.T) {
 	if p.Labels["istio.io/dataplane-mode"] != "none" {
 		t.Fatalf("sniffer pod not opted out of ambient: %v", p.Labels)
 	}
+	if strings.Contains(args, "--stop-name") {
+		t.Errorf("args %q name a stop without Options.StopName", args)
+	}
+	stoppable := PodSpec(Options{IPs: []string{"10.244.1.2"}, Duration: time.Minute, StopName: "sniff-1"}, nil)
+	if args := strings.Join(stoppable.Spec.Containers[0].Args, " "); !strings.HasSuffix(args, "--stop-name sniff-1") {
+		t.Errorf("a stoppable capture's args %q do not end with --stop-name sniff-1", args)
+	}
 }
 
 func TestParseSummary(t *testing.T) {

@@ -47,9 +47,18 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 // Hold opens one TCP connection from the client pod to a tcp:// echo URL
 // and keeps pinging through it for at most duration.
 func (c Client) Hold(ctx context.Context, url string, duration time.Duration) *Held {
+	return c.HoldStoppable(ctx, url, duration, "")
+}
+
+// HoldStoppable is Hold that Client.Stop(stopName) can end early: the
+// connection then counts as not broken.
+func (c Client) HoldStoppable(ctx context.Context, url string, duration time.Duration, stopName string) *Held {
 	h := &Held{done: make(chan HoldOutcome, 1), ready: make(chan struct{})}
 	h.Ready, h.Done = h.ready, h.done
 	cmd := []string{image.BinaryPath, "hold", "--url", url, "--duration", duration.String()}
+	if stopName != "" {
+		cmd = append(cmd, "--stop-name", stopName)
+	}
 	container := c.Container
 	if container == "" {
 		container = "probe"
@@ -70,4 +79,30 @@ func (c Client) Hold(ctx context.Context, url string, duration time.Duration) *H
 		h.done <- out
 	}()
 	return h
+}
+
+// Stop ends the runs started in the client pod with these stop names
+// (RoundTrip.StopName, HoldStoppable): each prints its result as for an
+// interrupt. It returns the names that had no run to stop (it had ended,
+// e.g. a held connection that broke); the error is the exec's.
+func (c Client) Stop(ctx context.Context, names ...string) (notRunning []string, err error) {
+	cmd := []string{image.BinaryPath, "stop"}
+	for _, n := range names {
+		cmd = append(cmd, "--name", n)
+	}
+	container := c.Container
+	if container == "" {
+		container = "probe"
+	}
+	out, err := c.Kube.Exec(ctx, c.Namespace, c.Pod, container, cmd)
+	probelog.Add("stop", c.Namespace+"/"+c.Pod, cmd, out, err)
+	if err != nil {
+		return nil, fmt.Errorf("stop %v in %s/%s: %w (%s)", names, c.Namespace, c.Pod, err, strings.TrimSpace(string(out)))
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, rest, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(rest, "not running") {
+			notRunning = append(notRunning, name)
+		}
+	}
+	return notRunning, nil
 }

@@ -36,6 +36,8 @@ type RoundTrip struct {
 	Resolution time.Duration // fortio's histogram resolution (its lowest buckets); 0 keeps the probe's 10 µs
 	Bucket     time.Duration // uniform histogram's bucket width; 0 keeps the probe's 10 µs, negative asks for none
 	QPS        float64       // samples per second; 0 is back to back
+	Payload    string        // what every round trip writes (a canary), instead of Size varying bytes; Size is then ignored
+	StopName   string        // lets Client.Stop end the run early (its result as for an interrupt); "" for none
 }
 
 // withDefaults fills the zero fields.
@@ -48,6 +50,9 @@ func (q RoundTrip) withDefaults() RoundTrip {
 	}
 	if q.Size == 0 {
 		q.Size = DefaultRoundTripSize
+	}
+	if q.Payload != "" {
+		q.Size = len(q.Payload)
 	}
 	if q.Timeout == 0 {
 		q.Timeout = DefaultRoundTripTimeout
@@ -97,6 +102,12 @@ func (q RoundTrip) Args() []string {
 	}
 	if q.QPS != 0 {
 		args = append(args, "--qps", strconv.FormatFloat(q.QPS, 'f', -1, 64))
+	}
+	if q.Payload != "" {
+		args = append(args, "--payload", q.Payload)
+	}
+	if q.StopName != "" {
+		args = append(args, "--stop-name", q.StopName)
 	}
 	return args
 }

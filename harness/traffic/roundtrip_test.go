@@ -47,6 +47,10 @@ func TestRoundTripArgs(t *testing.T) {
 	if want := "/probe rr --url tcp://s:9090 --mode crr --count 500 --size 1024 --timeout 2s --resolution 0.000001 --qps 250"; got != want {
 		t.Errorf("all fields:\n got  %q\n want %q", got, want)
 	}
+	got = strings.Join(RoundTrip{URL: "tcp://s:9090", Mode: wire.RoundTripCRR, Size: 1024, Payload: "canary-1"}.Args(), " ")
+	if want := "/probe rr --url tcp://s:9090 --mode crr --count 100 --size 8 --timeout 5s --payload canary-1"; got != want {
+		t.Errorf("a payload sets the size:\n got  %q\n want %q", got, want)
+	}
 }
 
 func TestRoundTripsRunsTheProbeWithABound(t *testing.T) {
@@ -139,5 +143,24 @@ func TestRoundTripsCarriesTheUniformHistogram(t *testing.T) {
 		if _, err := ParseRoundTrips([]byte(out), wire.RoundTripRR); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err %v, want one containing %q", err, want)
 		}
+	}
+}
+
+func TestStopNamesEveryRunAndReportsOneNotRunning(t *testing.T) {
+	f := &recordingExec{out: "rr-1: stopped\nhold-1: not running (dial unix @x: connect: connection refused)\n"}
+	c := Client{Kube: f, Namespace: "ns", Pod: "client-1"}
+	gone, err := c.Stop(t.Context(), "rr-1", "hold-1")
+	if err != nil || len(gone) != 1 || gone[0] != "hold-1" {
+		t.Errorf("Stop = %v, %v; want hold-1 not running", gone, err)
+	}
+	if got, want := strings.Join(f.cmd, " "), "/probe stop --name rr-1 --name hold-1"; got != want {
+		t.Errorf("command %q, want %q", got, want)
+	}
+	f.err = errors.New("pod not found")
+	if _, err := c.Stop(t.Context(), "rr-1"); err == nil || !strings.Contains(err.Error(), "pod not found") {
+		t.Errorf("an exec that failed: err %v, want it returned", err)
+	}
+	if got := strings.Join(RoundTrip{URL: "tcp://s:9090", StopName: "rr-1"}.Args(), " "); !strings.HasSuffix(got, "--stop-name rr-1") {
+		t.Errorf("a stoppable stream's command %q does not end with --stop-name rr-1", got)
 	}
 }

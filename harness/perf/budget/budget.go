@@ -53,6 +53,15 @@ const (
 	QuantityMemory = "memoryMiB"     // working set, MiB
 )
 
+// Restart quantities: the keys under a component of a profile's restart
+// budgets (a rolling restart of the component under traffic, the mechanism
+// of its in-place upgrade).
+const (
+	// QuantityNewConnectionFailures is the share (0 to 1) of the new
+	// connections started during the rollout that failed.
+	QuantityNewConnectionFailures = "newConnectionFailureRate"
+)
+
 // Percentiles are the latency percentiles a budget may name, in order.
 var Percentiles = []string{"p50", "p90", "p99"}
 
@@ -60,6 +69,8 @@ var (
 	modes      = []string{ModeL4, ModeWaypoint}
 	components = []string{ComponentZtunnel, ComponentWaypoint}
 	quantities = []string{QuantityCPU, QuantityMemory}
+	restarted  = []string{ComponentZtunnel}
+	disruption = []string{QuantityNewConnectionFailures}
 )
 
 // Bounds of a load preset. A load outside them is refused before any
@@ -135,6 +146,16 @@ type Profile struct {
 	// Resources: component (ComponentZtunnel, ComponentWaypoint) → quantity
 	// (QuantityCPU, QuantityMemory) → budget.
 	Resources map[string]map[string]float64
+	// Restart: component (ComponentZtunnel) → quantity
+	// (QuantityNewConnectionFailures) → budget.
+	Restart map[string]map[string]float64
+}
+
+// RestartBudget returns the budget for a quantity of a component's rolling
+// restart; ok is false when the profile has none.
+func (p Profile) RestartBudget(component, quantity string) (v float64, ok bool) {
+	v, ok = p.Restart[component][quantity]
+	return v, ok
 }
 
 // LatencyBudget returns the budget for mode at percentile; ok is false when
@@ -281,6 +302,7 @@ type fileDoc struct {
 type profileDoc struct {
 	Latency   map[string]map[string]*float64 `json:"latency"`
 	Resources map[string]map[string]*float64 `json:"resources"`
+	Restart   map[string]map[string]*float64 `json:"restart"`
 }
 
 type loadDoc struct {
@@ -357,10 +379,10 @@ func Parse(data []byte, source string) (File, error) {
 func parseProfile(path string, raw json.RawMessage) (Profile, []error) {
 	var doc profileDoc
 	if err := decodeStrict(raw, &doc); err != nil {
-		return Profile{}, []error{keyError(path, err, "latency", "resources")}
+		return Profile{}, []error{keyError(path, err, "latency", "resources", "restart")}
 	}
 	var errs []error
-	p := Profile{Latency: map[string]map[string]float64{}, Resources: map[string]map[string]float64{}}
+	p := Profile{Latency: map[string]map[string]float64{}, Resources: map[string]map[string]float64{}, Restart: map[string]map[string]float64{}}
 	n := 0
 	for _, mode := range sortedKeys(doc.Latency) {
 		at := path + ".latency." + mode
@@ -384,8 +406,24 @@ func parseProfile(path string, raw json.RawMessage) (Profile, []error) {
 		p.Resources[c] = vals
 		n += len(vals)
 	}
+	for _, c := range sortedKeys(doc.Restart) {
+		at := path + ".restart." + c
+		if !slices.Contains(restarted, c) {
+			errs = append(errs, fmt.Errorf("%s: unknown component %q; the components are %s", at, c, strings.Join(restarted, ", ")))
+			continue
+		}
+		vals, verrs := budgets(at, doc.Restart[c], disruption, "(a share of new connections)")
+		for k, v := range vals {
+			if v > 1 {
+				verrs = append(verrs, fmt.Errorf("%s.%s: budget %g is a share of new connections: want at most 1", at, k, v))
+			}
+		}
+		errs = append(errs, verrs...)
+		p.Restart[c] = vals
+		n += len(vals)
+	}
 	if n == 0 && len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%s: no budgets; give latency and/or resources budgets", path))
+		errs = append(errs, fmt.Errorf("%s: no budgets; give latency, resources and/or restart budgets", path))
 	}
 	return p, errs
 }

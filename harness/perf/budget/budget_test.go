@@ -45,6 +45,13 @@ func TestEmbeddedDefault(t *testing.T) {
 	if v, ok := istio.LatencyBudget(ModeWaypoint, "p99"); ok {
 		t.Errorf("istio has a waypoint latency budget %g; Istio publishes none in text", v)
 	}
+	// Istio's TestZtunnelRestart bar (success rate .9); the seed has none.
+	if v, ok := istio.RestartBudget(ComponentZtunnel, QuantityNewConnectionFailures); !ok || v != 0.1 {
+		t.Errorf("istio ztunnel restart = %g, %v; want 0.1", v, ok)
+	}
+	if v, ok := sel.Profile.RestartBudget(ComponentZtunnel, QuantityNewConnectionFailures); ok {
+		t.Errorf("seed has a ztunnel restart budget %g; the seed article says nothing of upgrades", v)
+	}
 	if v, ok := istio.ResourceBudget(ComponentWaypoint, QuantityCPU); !ok || v != 0.25 {
 		t.Errorf("istio waypoint cpu = %g, %v; want 0.25", v, ok)
 	}
@@ -179,6 +186,12 @@ func TestParseErrors(t *testing.T) {
 		{"unknown percentile", "{p50: 1.0, p99: 1.0}", "{p95: 1.0, p99: 1.0}", []string{"profiles.p.latency.l4.p95", "unknown key"}},
 		{"unknown component", "      ztunnel:", "      istiod:", []string{"profiles.p.resources.istiod", "unknown component"}},
 		{"unknown quantity", "cpuPer1000rps: 0.1", "cpu: 0.1", []string{"profiles.p.resources.ztunnel.cpu", "unknown key"}},
+		{"unknown restarted component", "    resources:\n", "    restart:\n      istiod: {newConnectionFailureRate: 0.1}\n    resources:\n",
+			[]string{"profiles.p.restart.istiod", "unknown component"}},
+		{"restart share over 1", "    resources:\n", "    restart:\n      ztunnel: {newConnectionFailureRate: 5}\n    resources:\n",
+			[]string{"profiles.p.restart.ztunnel.newConnectionFailureRate", "at most 1"}},
+		{"unknown restart quantity", "    resources:\n", "    restart:\n      ztunnel: {failures: 1}\n    resources:\n",
+			[]string{"profiles.p.restart.ztunnel.failures", "unknown key"}},
 		{"negative budget", "p50: 1.0", "p50: -1.0", []string{"profiles.p.latency.l4.p50", "budget -1 must be a finite number > 0"}},
 		{"zero budget", "memoryMiB: 50", "memoryMiB: 0", []string{"profiles.p.resources.ztunnel.memoryMiB", "budget 0"}},
 		{"missing budget value", "p50: 1.0,", "p50: ,", []string{"profiles.p.latency.l4.p50", "missing value"}},

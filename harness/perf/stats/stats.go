@@ -198,3 +198,29 @@ func Judge(label string, iv Interval, budget, noiseFloor float64, unit string) (
 			head, Exceeded, iv.High, unit, iv.Low, unit)}, nil
 	}
 }
+
+// ProportionMethod names how ProportionInterval computes its interval.
+const ProportionMethod = "exact (Clopper–Pearson) binomial interval"
+
+// ProportionInterval is the exact (Clopper–Pearson) interval at level of a
+// rate seen as k events in n independent trials, from the Beta quantiles
+// (gonum distuv.Beta): it never leaves [0, 1] and keeps its level for any
+// n, where the normal approximation fails for rates near 0, the case of
+// connection failures.
+func ProportionInterval(k, n int, level float64) (Interval, error) {
+	if err := checkLevel(level); err != nil {
+		return Interval{}, err
+	}
+	if n < 1 || k < 0 || k > n {
+		return Interval{}, fmt.Errorf("%d events in %d trials: want 0 ≤ events ≤ trials and at least one trial", k, n)
+	}
+	alpha := 1 - level
+	iv := Interval{Estimate: float64(k) / float64(n), Low: 0, High: 1, N: n, Level: level}
+	if k > 0 {
+		iv.Low = distuv.Beta{Alpha: float64(k), Beta: float64(n - k + 1)}.Quantile(alpha / 2)
+	}
+	if k < n {
+		iv.High = distuv.Beta{Alpha: float64(k + 1), Beta: float64(n - k)}.Quantile(1 - alpha/2)
+	}
+	return iv, nil
+}

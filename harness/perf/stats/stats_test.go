@@ -324,3 +324,29 @@ func TestAtLevelRebuildsTheSameIntervalAndWidensWithTheLevel(t *testing.T) {
 		t.Error("AtLevel on a one-round interval accepted")
 	}
 }
+
+func TestProportionIntervalIsTheExactBinomialInterval(t *testing.T) {
+	// Reference values: R binom.test(k, n)$conf.int at 95%.
+	for _, tt := range []struct {
+		k, n      int
+		low, high float64
+	}{
+		{0, 100, 0, 0.03621669},
+		{5, 100, 0.01643187, 0.11283491},
+		{100, 100, 0.96378331, 1},
+		{1, 1000, 0.0000253, 0.005558924},
+	} {
+		iv, err := ProportionInterval(tt.k, tt.n, 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(iv.Low-tt.low) > 1e-6 || math.Abs(iv.High-tt.high) > 1e-6 || iv.Estimate != float64(tt.k)/float64(tt.n) {
+			t.Errorf("%d of %d: [%.8f, %.8f] around %g, want [%.8f, %.8f]", tt.k, tt.n, iv.Low, iv.High, iv.Estimate, tt.low, tt.high)
+		}
+	}
+	for _, bad := range [][2]int{{1, 0}, {-1, 10}, {11, 10}} {
+		if _, err := ProportionInterval(bad[0], bad[1], 0.95); err == nil {
+			t.Errorf("%d events in %d trials: no error", bad[0], bad[1])
+		}
+	}
+}
