@@ -91,7 +91,10 @@ func TestCalibrationTableJudgesContainmentFamilyWiseWithinTheResolution(t *testi
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			data := calibrationData(tt.tail)
-			table, ok := calibrationTable(data, analysisWith(tt.measured, tt.h), resolution)
+			table, cal, ok := calibrationTable(data, analysisWith(tt.measured, tt.h), resolution)
+			if got := strings.Join(cal.Calibrated, ", "); !strings.Contains(table, "calibrated at: "+orNone(cal.Calibrated)+";") || (ok && got != "p50, p90, p99") {
+				t.Errorf("calibration record %+v does not match the table (ok %v):\n%s", cal, ok, table)
+			}
 			if ok != tt.ok {
 				t.Errorf("ok = %v, want %v\n%s", ok, tt.ok, table)
 			}
@@ -112,7 +115,7 @@ func TestCalibrationTableWithoutAppliedDelaysJudgesNothing(t *testing.T) {
 	for i := range data.Trials {
 		data.Trials[i].Applied = nil
 	}
-	table, ok := calibrationTable(data, analysisWith(biased(nil), 0.01), 0.01)
+	table, _, ok := calibrationTable(data, analysisWith(biased(nil), 0.01), 0.01)
 	if ok || !strings.Contains(table, "no applied delays recorded") || !strings.Contains(table, "calibrated at: none") {
 		t.Errorf("ok = %v; want a failure naming the missing applied delays:\n%s", ok, table)
 	}

@@ -76,14 +76,17 @@ type Config struct {
 	LatencyBudgets  string        // LATENCY_BUDGETS: budgets file; "" = the embedded default
 	LatencyProfile  string        // LATENCY_PROFILE: budget profile of that file; "" = the file's default
 	LoadPreset      string        // LOAD_PRESET: load shape of that file; "" = the file's default
-	ReportMode      string        // REPORT_MODE: default | vendor
-	Implementation  Implementation
-	LabelFilter     string        // LABEL_FILTER: Ginkgo label filter
-	Procs           int           // PROCS: parallel Ginkgo processes
-	SuiteTimeout    time.Duration // SUITE_TIMEOUT: bound for the whole Ginkgo run
-	GinkgoFlags     string        // GINKGO_FLAGS: extra Ginkgo flags
-	BundleMaxBytes  int           // BUNDLE_MAX_BYTES: size bound of one failure bundle
-	RequiredSysctls map[string]int
+	// LatencyCalibration is LATENCY_CALIBRATION: the calibration.json of a
+	// make bench-latency run on this machine; "" judges every percentile.
+	LatencyCalibration string
+	ReportMode         string // REPORT_MODE: default | vendor
+	Implementation     Implementation
+	LabelFilter        string        // LABEL_FILTER: Ginkgo label filter
+	Procs              int           // PROCS: parallel Ginkgo processes
+	SuiteTimeout       time.Duration // SUITE_TIMEOUT: bound for the whole Ginkgo run
+	GinkgoFlags        string        // GINKGO_FLAGS: extra Ginkgo flags
+	BundleMaxBytes     int           // BUNDLE_MAX_BYTES: size bound of one failure bundle
+	RequiredSysctls    map[string]int
 
 	// Components are COMPONENT_IMAGES and ZTUNNEL_BINARY parsed: your own
 	// builds, loaded instead of the release's images.
@@ -168,6 +171,7 @@ var Variables = []Variable{
 	{"LATENCY_BUDGETS", "latencyBudgets", "embedded", "latency and resource budgets file (harness/perf/budget/budgets.yaml is the default)", KindString},
 	{"LATENCY_PROFILE", "latencyProfile", "the file's", "budget profile of the budgets file: seed (the article's promises) or istio (Istio's published figures)", KindString},
 	{"LOAD_PRESET", "loadPreset", "the file's", "load shape of the budgets file: short (minutes) or lab (shaped like Istio's benchmark)", KindString},
+	{"LATENCY_CALIBRATION", "latencyCalibration", "none", "calibration.json of make bench-latency on this machine: latency budgets at a percentile it did not calibrate (or at another load) cannot be judged", KindString},
 	{"REPORT_MODE", "reportMode", "default", "default, or vendor: the implementation block is required and placeholders are refused", KindString},
 	{"IMPLEMENTATION_ORGANIZATION", "implementation.organization", "", "conformance report: the organization publishing it", KindString},
 	{"IMPLEMENTATION_PROJECT", "implementation.project", "", "conformance report: the Istio distribution or product", KindString},
@@ -228,45 +232,46 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		kubeconfig = kubeconfig[:i]
 	}
 	c := &Config{
-		ClusterMode:     ClusterMode(get("CLUSTER_MODE", string(ClusterKind))),
-		MeshMode:        MeshMode(get("MESH_MODE", string(MeshInstall))),
-		IstioVersion:    get("ISTIO_VERSION", ""),
-		K8sVersion:      strings.TrimPrefix(get("K8S_VERSION", ""), "v"),
-		KindCluster:     get("KIND_CLUSTER_NAME", "ambient-e2e"),
-		KindNodeImage:   get("KIND_NODE_IMAGE", ""),
-		Kubeconfig:      kubeconfig,
-		KubeContext:     get("KUBE_CONTEXT", ""),
-		ProbeImage:      get("PROBE_IMAGE", ""),
-		ReportDir:       get("REPORT_DIR", "_output/reports"),
-		CacheDir:        get("CACHE_DIR", cacheDefault),
-		WorkDir:         get("WORK_DIR", "_output/work"),
-		DownloadBase:    get("ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download"),
-		IstioHub:        get("ISTIO_HUB", "docker.io/istio"),
-		ComponentImages: get("COMPONENT_IMAGES", ""),
-		ZtunnelBinary:   get("ZTUNNEL_BINARY", ""),
-		KeepCluster:     boolean("KEEP_CLUSTER", "0"),
-		UninstallMesh:   boolean("UNINSTALL_MESH", "0"),
-		ReadyTimeout:    dur("READY_TIMEOUT", "3m"),
-		EnrollTimeout:   dur("ENROLL_TIMEOUT", "60s"),
-		PolicyTimeout:   dur("POLICY_TIMEOUT", "30s"),
-		SettleTimeout:   dur("SETTLE_TIMEOUT", "5s"),
-		WaypointTimeout: dur("WAYPOINT_TIMEOUT", "2m"),
-		Istioctl:        get("ISTIOCTL", ""),
-		TrustDomain:     get("TRUST_DOMAIN", "cluster.local"),
-		IstioNamespace:  get("ISTIO_NAMESPACE", DefaultIstioNamespace),
-		IstioRevision:   get("ISTIO_REVISION", ""),
-		ClusterDomain:   strings.TrimSuffix(get("CLUSTER_DOMAIN", "cluster.local"), "."),
-		RollbackBudget:  get("ROLLBACK_BUDGET", "report"),
-		InstallTimeout:  dur("INSTALL_TIMEOUT", "10m"),
-		RunID:           get("RUN_ID", ""),
-		SkipPreflight:   boolean("SKIP_PREFLIGHT", "0"),
-		PullNodeImage:   boolean("PULL_NODE_IMAGE", "1"),
-		PullTimeout:     dur("PULL_TIMEOUT", "5m"),
-		ProgressEvery:   dur("PROGRESS_EVERY", "10s"),
-		LatencyBudgets:  get("LATENCY_BUDGETS", ""),
-		LatencyProfile:  get("LATENCY_PROFILE", ""),
-		LoadPreset:      get("LOAD_PRESET", ""),
-		ReportMode:      get("REPORT_MODE", "default"),
+		ClusterMode:        ClusterMode(get("CLUSTER_MODE", string(ClusterKind))),
+		MeshMode:           MeshMode(get("MESH_MODE", string(MeshInstall))),
+		IstioVersion:       get("ISTIO_VERSION", ""),
+		K8sVersion:         strings.TrimPrefix(get("K8S_VERSION", ""), "v"),
+		KindCluster:        get("KIND_CLUSTER_NAME", "ambient-e2e"),
+		KindNodeImage:      get("KIND_NODE_IMAGE", ""),
+		Kubeconfig:         kubeconfig,
+		KubeContext:        get("KUBE_CONTEXT", ""),
+		ProbeImage:         get("PROBE_IMAGE", ""),
+		ReportDir:          get("REPORT_DIR", "_output/reports"),
+		CacheDir:           get("CACHE_DIR", cacheDefault),
+		WorkDir:            get("WORK_DIR", "_output/work"),
+		DownloadBase:       get("ISTIO_DOWNLOAD_BASE", "https://github.com/istio/istio/releases/download"),
+		IstioHub:           get("ISTIO_HUB", "docker.io/istio"),
+		ComponentImages:    get("COMPONENT_IMAGES", ""),
+		ZtunnelBinary:      get("ZTUNNEL_BINARY", ""),
+		KeepCluster:        boolean("KEEP_CLUSTER", "0"),
+		UninstallMesh:      boolean("UNINSTALL_MESH", "0"),
+		ReadyTimeout:       dur("READY_TIMEOUT", "3m"),
+		EnrollTimeout:      dur("ENROLL_TIMEOUT", "60s"),
+		PolicyTimeout:      dur("POLICY_TIMEOUT", "30s"),
+		SettleTimeout:      dur("SETTLE_TIMEOUT", "5s"),
+		WaypointTimeout:    dur("WAYPOINT_TIMEOUT", "2m"),
+		Istioctl:           get("ISTIOCTL", ""),
+		TrustDomain:        get("TRUST_DOMAIN", "cluster.local"),
+		IstioNamespace:     get("ISTIO_NAMESPACE", DefaultIstioNamespace),
+		IstioRevision:      get("ISTIO_REVISION", ""),
+		ClusterDomain:      strings.TrimSuffix(get("CLUSTER_DOMAIN", "cluster.local"), "."),
+		RollbackBudget:     get("ROLLBACK_BUDGET", "report"),
+		InstallTimeout:     dur("INSTALL_TIMEOUT", "10m"),
+		RunID:              get("RUN_ID", ""),
+		SkipPreflight:      boolean("SKIP_PREFLIGHT", "0"),
+		PullNodeImage:      boolean("PULL_NODE_IMAGE", "1"),
+		PullTimeout:        dur("PULL_TIMEOUT", "5m"),
+		ProgressEvery:      dur("PROGRESS_EVERY", "10s"),
+		LatencyBudgets:     get("LATENCY_BUDGETS", ""),
+		LatencyProfile:     get("LATENCY_PROFILE", ""),
+		LoadPreset:         get("LOAD_PRESET", ""),
+		LatencyCalibration: get("LATENCY_CALIBRATION", ""),
+		ReportMode:         get("REPORT_MODE", "default"),
 		Implementation: Implementation{
 			Organization: get("IMPLEMENTATION_ORGANIZATION", ""),
 			Project:      get("IMPLEMENTATION_PROJECT", ""),

@@ -390,3 +390,32 @@ func TestJudgeRefusesBadArguments(t *testing.T) {
 		t.Errorf("resources without the load's qps: error %v", err)
 	}
 }
+
+// The suite asks for a budget mode's judgements ("l4"); a judgement names
+// the arm it measured ("L4") as its Mode. Filtering on Mode found none, and
+// the L4 budget specs skipped as if the profile had no budget.
+func TestForModeSelectsByBudgetModeNotArm(t *testing.T) {
+	js, err := Judge(runinfo.PerfData{Arms: []string{ArmNone, ArmNoneAA, ArmL4, ArmWaypoint}}, handAnalysis(), Judging{Selection: selection(t, "seed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l4 := ForMode(js, budget.ModeL4, QuantityLatency)
+	if len(l4) != 3 { // the seed budgets L4 at p50 and p99; p90 is measured, not budgeted
+		t.Fatalf("seed L4 latency judgements: %d (%v), want p50 and p99 budgeted and p90 measured", len(l4), l4)
+	}
+	budgeted := 0
+	for _, j := range l4 {
+		if j.Mode != ArmL4 || !strings.HasPrefix(j.Name, "l4.http.") {
+			t.Errorf("%s (%s) is not an L4 latency judgement", j.Name, j.Mode)
+		}
+		if j.Verdict != VerdictNoBudget {
+			budgeted++
+		}
+	}
+	if budgeted != 2 {
+		t.Errorf("%d budgeted L4 judgements, want 2 (p50, p99)", budgeted)
+	}
+	if wp := ForMode(js, budget.ModeWaypoint, ""); len(wp) == 0 {
+		t.Error("no waypoint judgements")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -67,6 +68,10 @@ type Judging struct {
 	// budget.ComponentWaypoint) a container's usage counts for, "" for
 	// none. nil means resources are not judged.
 	Component func(runinfo.Usage) string
+	// Calibration, when given, is the instrument's calibration on this
+	// machine: a latency budget at a percentile it does not cover cannot be
+	// judged (never a pass, nor a failure).
+	Calibration *Calibration
 }
 
 // Judge judges the HTTP latency shifts of the judged arms and their
@@ -91,7 +96,7 @@ func Judge(data runinfo.PerfData, a Analysis, j Judging) ([]Judgement, error) {
 		if !ok {
 			continue
 		}
-		js, err := judgeLatency(arm, mode, a, j.Selection)
+		js, err := judgeLatency(arm, mode, a, j.Selection, j.Calibration)
 		out = append(out, js...)
 		errs = append(errs, err)
 		if j.Component != nil {
@@ -103,7 +108,7 @@ func Judge(data runinfo.PerfData, a Analysis, j Judging) ([]Judgement, error) {
 	return out, errors.Join(errs...)
 }
 
-func judgeLatency(arm, mode string, a Analysis, sel budget.Selection) ([]Judgement, error) {
+func judgeLatency(arm, mode string, a Analysis, sel budget.Selection, cal *Calibration) ([]Judgement, error) {
 	var ps []string
 	for _, p := range budget.Percentiles {
 		_, has := sel.Profile.LatencyBudget(mode, p)
@@ -142,6 +147,11 @@ func judgeLatency(arm, mode string, a Analysis, sel budget.Selection) ([]Judgeme
 			r.Verdict = VerdictNoBudget
 			out = append(out, Judgement{r, fmt.Sprintf("%s: %+.3f ms [%.3f, %.3f]: %s %q",
 				label, s.Estimate, s.Low, s.High, VerdictNoBudget, sel.ProfileName)})
+		case !calibrated(cal, sel.LoadName, p):
+			_, why := cal.Covers(sel.LoadName, p)
+			r.Verdict = runinfo.BudgetCannotJudge
+			out = append(out, Judgement{r, fmt.Sprintf("%s: %+.3f ms [%.3f, %.3f], budget %g ms: %s: %s; this is not a pass",
+				label, s.Estimate, s.Low, s.High, b, runinfo.BudgetCannotJudge, why)})
 		default:
 			iv := stats.Interval{Estimate: s.Estimate, Low: s.Low, High: s.High, N: s.Rounds, Level: a.Level}
 			jd, err := stats.Judge(label, iv, b, floor, UnitMs)
@@ -232,4 +242,23 @@ func judgeResources(data runinfo.PerfData, arm, mode string, j Judging) ([]Judge
 		}
 	}
 	return out, nil
+}
+
+// ForMode returns the judgements of one budget mode (budget.ModeL4,
+// budget.ModeWaypoint) and, unless quantity is "", one quantity
+// (QuantityLatency, QuantityCPU, QuantityMemory). A judgement's Mode is the
+// arm it measured ("L4"); its budget mode heads its Name ("l4.http.p50").
+func ForMode(js []Judgement, mode, quantity string) []Judgement {
+	var out []Judgement
+	for _, j := range js {
+		if strings.HasPrefix(j.Name, mode+".") && (quantity == "" || j.Quantity == quantity) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func calibrated(c *Calibration, load, percentile string) bool {
+	ok, _ := c.Covers(load, percentile)
+	return ok
 }

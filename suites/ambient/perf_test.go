@@ -167,14 +167,15 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		if mode == budget.ModeWaypoint {
 			Expect(proven[perf.ArmWaypoint]).To(Succeed(), "cannot judge: the waypoint arm was not measured (waypoint mode not proven)")
 		}
-		js, err := perf.Judge(data, analysis, perf.Judging{Selection: sel, Component: componentOf(env.Shared.Mesh.Namespace)})
-		Expect(err).NotTo(HaveOccurred())
-		var out []perf.Judgement
-		for _, j := range js {
-			if j.Mode == mode && (quantity == "" || j.Quantity == quantity) {
-				out = append(out, j)
-			}
+		var cal *perf.Calibration
+		if env.Config.LatencyCalibration != "" {
+			var err error
+			cal, err = perf.ReadCalibration(env.Config.LatencyCalibration)
+			Expect(err).NotTo(HaveOccurred())
 		}
+		js, err := perf.Judge(data, analysis, perf.Judging{Selection: sel, Component: perf.ComponentIn(env.Shared.Mesh.Namespace), Calibration: cal})
+		Expect(err).NotTo(HaveOccurred())
+		out := perf.ForMode(js, mode, quantity)
 		data.Budgets = append(data.Budgets, perf.Results(out)...)
 		recordPerfData(data)
 		return out
@@ -315,23 +316,6 @@ func meshReaders(s *scenario.Scenario, wp string) perfrig.Readers {
 		return func(k resources.Key) bool {
 			return (len(names) > 0 && inMesh(k)) || inNS(k)
 		}, nil
-	}
-}
-
-// componentOf says which budget a container's usage counts for: the
-// ztunnels in the mesh namespace, the waypoint's proxy (its pods are named
-// after the Gateway, with its gateway-name label; here the Deployment's
-// pods "waypoint-…").
-func componentOf(meshNamespace string) func(runinfo.Usage) string {
-	return func(u runinfo.Usage) string {
-		ns, pod, _ := strings.Cut(u.Pod, "/")
-		switch {
-		case ns == meshNamespace && strings.HasPrefix(pod, "ztunnel-"):
-			return budget.ComponentZtunnel
-		case strings.HasPrefix(pod, "waypoint-") && u.Container == "istio-proxy":
-			return budget.ComponentWaypoint
-		}
-		return ""
 	}
 }
 
