@@ -31,7 +31,10 @@ type NewConnections struct {
 // is due at the run's start plus i/QPS (the probe starts it then, or late
 // when an earlier one outlasted its slot); a failure is placed at the time
 // it started. The stream must be paced (QPS > 0) and must have started
-// before the rollout.
+// before the rollout. The stream's times are the pod's clock, the
+// rollout's the harness's: kind's nodes share the host's clock, and NTP
+// keeps a real cluster's within milliseconds of it, well under the 50 ms
+// slot of a sample.
 func Stream(rt wire.RoundTrips, r Rollout) (NewConnections, error) {
 	var n NewConnections
 	if rt.QPS <= 0 || rt.StartedUnixMicros == 0 {

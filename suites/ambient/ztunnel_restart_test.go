@@ -59,8 +59,9 @@ var errRestartDidNotRun = errors.New("the restart-under-traffic spec did not run
 // ztunnel DaemonSet: here it runs under held connections, a steady stream
 // of new ones carrying a canary, and the wire sniffer on the server's node
 // with its own plaintext control, and is judged by what each of them saw.
-// Serial: restarting every ztunnel disrupts every other spec's traffic.
-var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an in-place ztunnel upgrade)", Label(labelL4), Serial, Ordered, ContinueOnFailure, func() {
+// Serial: restarting every ztunnel disrupts every other spec's traffic;
+// disruptive: on a shared mesh it disrupts every workload's.
+var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an in-place ztunnel upgrade)", Label(labelDisruptive, labelL4), Serial, Ordered, ContinueOnFailure, func() {
 	var (
 		nodes       []string
 		meshNS      *scenario.Scenario
