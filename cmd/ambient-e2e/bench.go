@@ -124,7 +124,7 @@ func benchLatency(ctx context.Context) error {
 		len(arms), sel.Load.Rounds, sel.Load.TrialSeconds, sel.Load.WarmupSeconds, sel.Load.QPS, sel.Load.Connections, sel.LoadName))
 	procStart := time.Now()
 	read := func(ctx context.Context) (map[string]wire.DelayStats, error) { return serverDelays(ctx, s) }
-	trial := rig.WithAppliedDelays(read, func(arm string) string { return delays[arm].String() })
+	trial := perfrig.WithAppliedDelays(rig.Trial, read, func(arm string) string { return delays[arm].String() })
 	data, err := perf.Run(ctx, perf.Procedure{Arms: arms, Rounds: sel.Load.Rounds, Trial: trial, Load: sel.Load.Shape(sel.LoadName)})
 	if err != nil {
 		return err

@@ -147,21 +147,21 @@ func (r Resources) Hook(ctx context.Context, arm string) (func(context.Context) 
 // /stats), keyed by requested delay.
 type AppliedDelays func(ctx context.Context) (map[string]wire.DelayStats, error)
 
-// WithAppliedDelays is the calibration's perf.TrialFunc: Trial, and for a
-// measured HTTP trial the delays the server applied to its replies
-// (runinfo.Trial.Applied), read from the server's histogram of the arm's
-// requested delay just before and just after the trial. delay names the
-// arm's requested delay (its time.Duration.String()).
-func (r Rig) WithAppliedDelays(read AppliedDelays, delay func(arm string) string) perf.TrialFunc {
+// WithAppliedDelays is the calibration's perf.TrialFunc: trial (a Rig's
+// Trial), and for a measured HTTP trial the delays the server applied to
+// its replies (runinfo.Trial.Applied), read from the server's histogram of
+// the arm's requested delay just before and just after the trial. delay
+// names the arm's requested delay (its time.Duration.String()).
+func WithAppliedDelays(trial perf.TrialFunc, read AppliedDelays, delay func(arm string) string) perf.TrialFunc {
 	return func(ctx context.Context, arm, kind string, warmup bool) (runinfo.Trial, error) {
 		if kind != perf.KindHTTP || warmup {
-			return r.Trial(ctx, arm, kind, warmup)
+			return trial(ctx, arm, kind, warmup)
 		}
 		before, err := read(ctx)
 		if err != nil {
 			return runinfo.Trial{}, fmt.Errorf("the server's applied delays before the trial: %w", err)
 		}
-		t, err := r.Trial(ctx, arm, kind, warmup)
+		t, err := trial(ctx, arm, kind, warmup)
 		if err != nil {
 			return t, err
 		}
