@@ -253,7 +253,7 @@ func calibrationTable(data runinfo.PerfData, a perf.Analysis, resolutionMs float
 	_ = w.Flush()
 	fmt.Fprintf(&b, "judged: each true shift (derived from the server's applied delays) within its family-wise %.2f%% interval (Bonferroni over %d intervals) ± the %g ms histogram resolution\n",
 		100*family, judged, resolutionMs)
-	var calibrated, not []string
+	calibrated, not := []string{}, []string{}
 	for _, p := range calibrationPercentiles {
 		if missed[p] == 0 {
 			calibrated = append(calibrated, p)
