@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 
 func verdictsCmd() *cobra.Command {
 	var coverageOnly, same bool
+	var record string
 	c := &cobra.Command{
 		Use:   "verdicts TABLE REPORT",
 		Short: "Compare a Ginkgo JSON report with a verdict table (the self-test's judge)",
@@ -21,7 +23,11 @@ any difference fails, above all a mesh assertion that passed (a FALSE PASS).
 With --coverage-only (a dry-run report) only the spec names are compared.
 With LABEL_FILTER set, rows of specs the filter left out are not required.
 With --same, TABLE is another run's report.json: every spec must be in both
-runs in the same state (a flake check between back-to-back runs).`,
+runs in the same state (a flake check between back-to-back runs).
+With --record FILE, a run that matches the table is also written to FILE,
+trimmed to what the comparison reads: the false-pass guard's data
+(reports/verdict/testdata, refreshed by make verdict-data after a self-test),
+which make test judges the tables against without a cluster.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if same {
@@ -62,15 +68,30 @@ runs in the same state (a flake check between back-to-back runs).`,
 				fmt.Printf("%s names all %d specs of the suite\n", args[0], len(outcomes))
 				return nil
 			}
-			ms := verdict.Compare(t, outcomes, os.Getenv("LABEL_FILTER") != "")
+			filtered := os.Getenv("LABEL_FILTER") != ""
+			ms := verdict.Compare(t, outcomes, filtered)
 			fmt.Print(verdict.Summary(t, outcomes, ms))
 			if len(ms) > 0 {
 				return fmt.Errorf("%d verdicts differ from %s", len(ms), args[0])
+			}
+			if record != "" {
+				if filtered {
+					return fmt.Errorf("--record: a run filtered by LABEL_FILTER is not the whole suite; record an unfiltered run")
+				}
+				dir, err := filepath.Abs(filepath.Dir(args[1]))
+				if err != nil {
+					return err
+				}
+				if err := verdict.WriteRecorded(record, verdict.Record(filepath.Base(args[0]), filepath.Base(args[1]), dir, outcomes)); err != nil {
+					return err
+				}
+				fmt.Printf("recorded %d outcomes in %s\n", len(outcomes), record)
 			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&same, "same", false, "compare two runs' report.json files spec by spec (TABLE is the first run's report)")
 	c.Flags().BoolVar(&coverageOnly, "coverage-only", false, "compare spec names only (for a dry-run report)")
+	c.Flags().StringVar(&record, "record", "", "write a run that matches the table, trimmed, to this file (the false-pass guard's data)")
 	return c
 }

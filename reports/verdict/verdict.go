@@ -246,3 +246,74 @@ func Same(a, b []Outcome) []Mismatch {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Spec < ms[j].Spec })
 	return ms
 }
+
+// Recorded is a run's outcomes trimmed to what Compare reads (spec text,
+// state, the failure or skip message up to MaxRecordedMessage bytes): the
+// data the false-pass guard keeps in the repository, so `make test` judges
+// the verdict tables against real runs without a cluster.
+type Recorded struct {
+	// Table is the verdict table the run matched when it was recorded.
+	Table string `json:"table"`
+	// Source says where the run came from (the report it was read from).
+	Source   string           `json:"source"`
+	Outcomes []RecordedResult `json:"outcomes"`
+}
+
+// RecordedResult is one Outcome as Recorded keeps it.
+type RecordedResult struct {
+	Spec    string `json:"spec"`
+	State   string `json:"state"`
+	Message string `json:"message,omitempty"`
+}
+
+// MaxRecordedMessage bounds a recorded message: a table's reason is a short
+// substring near its start.
+const MaxRecordedMessage = 2000
+
+// Record trims outcomes for WriteRecorded. reportDir, the run's report
+// directory, becomes "$REPORT_DIR" in the messages (failure bundles are
+// named by their path): no machine's path goes into the repository.
+func Record(table, source, reportDir string, outcomes []Outcome) Recorded {
+	r := Recorded{Table: table, Source: source}
+	for _, o := range outcomes {
+		msg := strings.TrimSpace(o.Message)
+		if reportDir != "" {
+			msg = strings.ReplaceAll(msg, reportDir, "$REPORT_DIR")
+		}
+		if len(msg) > MaxRecordedMessage {
+			msg = strings.ToValidUTF8(msg[:MaxRecordedMessage], "")
+		}
+		r.Outcomes = append(r.Outcomes, RecordedResult{Spec: o.Spec, State: o.State, Message: msg})
+	}
+	sort.Slice(r.Outcomes, func(i, j int) bool { return r.Outcomes[i].Spec < r.Outcomes[j].Spec })
+	return r
+}
+
+// WriteRecorded writes r as indented JSON.
+func WriteRecorded(path string, r Recorded) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReadRecorded reads a file WriteRecorded wrote and returns its outcomes.
+func ReadRecorded(path string) (Recorded, []Outcome, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Recorded{}, nil, err
+	}
+	var r Recorded
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Recorded{}, nil, fmt.Errorf("%s is not a recorded run: %w", path, err)
+	}
+	if len(r.Outcomes) == 0 {
+		return Recorded{}, nil, fmt.Errorf("%s records no outcomes", path)
+	}
+	out := make([]Outcome, len(r.Outcomes))
+	for i, o := range r.Outcomes {
+		out[i] = Outcome(o)
+	}
+	return r, out, nil
+}
