@@ -40,7 +40,7 @@ else
 endif
 
 .PHONY: test
-test: fmt-check vet lint browser unit spec-table ## Format check, vet, linters and every unit test (no cluster)
+test: fmt-check tidy-check vet lint browser unit spec-table ## Format check, go.mod tidiness, vet, linters and every unit test (no cluster)
 
 .PHONY: $(E2E_BIN)
 $(E2E_BIN): ## Build the ambient-e2e command line (go build, cached)
@@ -62,6 +62,11 @@ shellcheck: ## Debian's shellcheck for the shell scripts (installed when missing
 		echo "installing Debian's shellcheck (the offline cluster's scripts are linted)"; $(call apt_install,shellcheck); }
 
 ## ---- pieces ----------------------------------------------------------------
+
+.PHONY: tidy-check
+tidy-check: ## go.mod and go.sum of both modules are what go mod tidy makes (no import marked indirect, nothing missing)
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { $(GO) mod tidy -diff; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd clusters/offline && { $(GO) mod tidy -diff >/dev/null 2>&1 || { $(GO) mod tidy -diff; echo "clusters/offline: run go mod tidy there"; exit 1; }; }
 
 .PHONY: unit
 unit: ## Unit tests of everything that needs no cluster (both modules)
