@@ -40,7 +40,7 @@ else
 endif
 
 .PHONY: test
-test: fmt-check tidy-check vet lint browser unit spec-table ## Format check, go.mod tidiness, vet, linters and every unit test (no cluster)
+test: fmt-check tidy-check path-check vet lint browser unit spec-table ## Format check, go.mod tidiness, vet, linters and every unit test (no cluster)
 
 .PHONY: $(E2E_BIN)
 $(E2E_BIN): ## Build the ambient-e2e command line (go build, cached)
@@ -67,6 +67,13 @@ shellcheck: ## Debian's shellcheck for the shell scripts (installed when missing
 tidy-check: ## go.mod and go.sum of both modules are what go mod tidy makes (no import marked indirect, nothing missing)
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { $(GO) mod tidy -diff; echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	@cd clusters/offline && { $(GO) mod tidy -diff >/dev/null 2>&1 || { $(GO) mod tidy -diff; echo "clusters/offline: run go mod tidy there"; exit 1; }; }
+
+.PHONY: path-check
+path-check: ## No tracked file names a path of the machine it was written on (a checkout, the shared notes, a mirror, a cache)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+		if git grep -n -I -E '/work/(main|shared|\.mirror|\.library)|/root/(zt|\.cache|go/pkg)' -- ':!Makefile'; then \
+			echo "a tracked file names a machine's path (above): cite the source (repo:path@ref) instead"; exit 1; fi; \
+	else echo "path-check: not a git checkout, skipped"; fi
 
 .PHONY: unit
 unit: ## Unit tests of everything that needs no cluster (both modules)
