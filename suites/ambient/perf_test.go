@@ -215,7 +215,11 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		expectWithin(judged(ctx, budget.ModeWaypoint, perf.QuantityLatency), "waypoint latency")
 	})
 
-	It("TCP round trips on one connection (TCP_RR) and connection set-up (TCP_CRR): L4's added latency, with its interval", observed, claim("latency"), func() {
+	// A figure, not a judgement: neither the seed nor Istio publishes a TCP
+	// figure to hold it to, so this spec supports no claim (its numbers are
+	// in the report and in ambient-e2e perf-table); it fails only when the
+	// procedure did not measure them.
+	It("TCP round trips on one connection (TCP_RR) and connection set-up (TCP_CRR): L4's added latency, with its interval", observed, func() {
 		Expect(measured).To(Succeed(), "cannot report: the procedure did not measure (%v)", measured)
 		for _, kind := range []string{perf.KindTCPRR, perf.KindTCPCRR} {
 			sh, ok := analysis.Shift(perf.ArmL4, kind, "p50")
