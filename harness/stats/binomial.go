@@ -16,7 +16,9 @@ package stats
 import (
 	"errors"
 	"fmt"
-	"math"
+	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Defaults for the 80/20 weighted-split check of an HTTPRoute.
@@ -84,10 +86,10 @@ func (c BinomialCheck) Validate() error {
 // P(X > hi) <= Alpha/2, so a correct split falls outside it with probability
 // at most Alpha (see FalseFailureRate for the exact value).
 //
-// Probabilities are summed from the pmf computed in log space with
-// math.Lgamma. Terms further than c*sqrt(N) from the mean, with c chosen so
-// that Hoeffding's inequality bounds their total mass per tail by
-// 1e-15*Alpha, are skipped; this changes nothing the result depends on.
+// The tails are gonum's exact binomial CDF (the regularized incomplete beta
+// function, distuv.Binomial), the upper one through the mirrored
+// distribution so that a small tail is not lost in 1 - x; both bounds are
+// found by bisection on the monotone tails.
 //
 // For an invalid check (see Validate) Interval returns the empty interval
 // (1, 0), which rejects every count.
@@ -95,33 +97,26 @@ func (c BinomialCheck) Interval() (lo, hi int) {
 	if c.Validate() != nil {
 		return 1, 0
 	}
-	d := newDist(c.N, c.P, c.Alpha)
 	half := c.Alpha / 2
-
-	// lo: walk up from the left end while the mass strictly below the next
-	// candidate stays within Alpha/2.
-	lo = d.from
-	below := 0.0 // P(X < lo), up to the skipped mass
-	for lo < d.to {
-		next := below + d.pmf(lo)
-		if next > half {
-			break
-		}
-		below = next
-		lo++
-	}
-	// hi: symmetric, walking down from the right end.
-	hi = d.to
-	above := 0.0 // P(X > hi)
-	for hi > lo {
-		next := above + d.pmf(hi)
-		if next > half {
-			break
-		}
-		above = next
-		hi--
-	}
+	// lo: the largest l in [0, N] with below(l) <= half; below(0) = 0.
+	lo = sort.Search(c.N+1, func(l int) bool { return below(c.N, c.P, l) > half }) - 1
+	// hi: the smallest h in [lo, N] with above(h) <= half; above(N) = 0.
+	hi = lo + sort.Search(c.N-lo+1, func(i int) bool { return above(c.N, c.P, lo+i) <= half })
 	return lo, hi
+}
+
+// below is P(X < k) for X ~ Binomial(n, p).
+func below(n int, p float64, k int) float64 {
+	if k <= 0 {
+		return 0
+	}
+	return distuv.Binomial{N: float64(n), P: p}.CDF(float64(k - 1))
+}
+
+// above is P(X > k) for X ~ Binomial(n, p), computed as the lower tail of
+// the mirrored count n - X ~ Binomial(n, 1-p): P(n - X < n - k).
+func above(n int, p float64, k int) float64 {
+	return below(n, 1-p, n-k)
 }
 
 // FalseFailureRate is the exact probability, under the true Binomial(N, P),
@@ -132,15 +127,15 @@ func (c BinomialCheck) FalseFailureRate() float64 {
 		return 1
 	}
 	lo, hi := c.Interval()
-	return outsideMass(c.N, c.P, c.Alpha, lo, hi)
+	return below(c.N, c.P, lo) + above(c.N, c.P, hi)
 }
 
 // AcceptProbability is the probability that the check accepts the count when
 // the true share is q instead of P: the chance that a wrong split q goes
-// unnoticed (one minus the check's power against q). It is computed directly
-// as the mass of Binomial(N, q) inside Interval, so small values are exact
-// rather than lost in 1 - x. It returns 0 for an invalid check or q outside
-// [0, 1].
+// unnoticed (one minus the check's power against q). It is the mass of
+// Binomial(N, q) inside Interval, summed from gonum's pmf, so small values
+// are exact rather than lost in 1 - x. It returns 0 for an invalid check or
+// q outside [0, 1].
 func (c BinomialCheck) AcceptProbability(q float64) float64 {
 	if c.Validate() != nil || !(q >= 0 && q <= 1) {
 		return 0
@@ -152,10 +147,10 @@ func (c BinomialCheck) AcceptProbability(q float64) float64 {
 	case 1:
 		return indicator(lo <= c.N && c.N <= hi)
 	}
-	d := newDist(c.N, q, c.Alpha)
+	d := distuv.Binomial{N: float64(c.N), P: q}
 	sum := 0.0
-	for k := max(lo, d.from); k <= min(hi, d.to); k++ {
-		sum += d.pmf(k)
+	for k := lo; k <= hi; k++ {
+		sum += d.Prob(float64(k))
 	}
 	return sum
 }
@@ -201,8 +196,8 @@ const MaxRequests = 1 << 20
 // its arguments (non-increasing in maxHalfWidth and alpha).
 //
 // It returns 0 if the arguments are invalid (0 < p < 1, 0 < alpha < 1,
-// maxHalfWidth > 0 required) or no N up to MaxRequests qualifies. The scan
-// costs O(N^1.5) pmf terms: fine for half-widths of a few percent.
+// maxHalfWidth > 0 required) or no N up to MaxRequests qualifies. Each N
+// costs two bisections over the CDF: fine for half-widths of a few percent.
 func RequestsFor(p, alpha, maxHalfWidth float64) int {
 	if !(maxHalfWidth > 0) || (BinomialCheck{N: 1, P: p, Alpha: alpha}).Validate() != nil {
 		return 0
@@ -216,51 +211,6 @@ func RequestsFor(p, alpha, maxHalfWidth float64) int {
 		}
 	}
 	return 0
-}
-
-// dist is the part of Binomial(n, p) the computations look at: the counts in
-// [from, to], outside which each tail's mass is below 1e-15*alpha.
-type dist struct {
-	n          int
-	lgn1       float64 // Lgamma(n+1)
-	logp, logq float64
-	from, to   int
-}
-
-func newDist(n int, p, alpha float64) dist {
-	// Hoeffding: P(X <= np - t) and P(X >= np + t) are each <= exp(-2t²/n).
-	// With t = c*sqrt(n) and c = sqrt(ln(1/eps)/2) that is eps.
-	eps := 1e-15 * alpha
-	t := math.Sqrt(math.Log(1/eps)/2) * math.Sqrt(float64(n))
-	mean := float64(n) * p
-	from := max(0, int(math.Floor(mean-t))-1)
-	to := min(n, int(math.Ceil(mean+t))+1)
-	lg, _ := math.Lgamma(float64(n) + 1)
-	return dist{n: n, lgn1: lg, logp: math.Log(p), logq: math.Log1p(-p), from: from, to: to}
-}
-
-// pmf returns P(X = k), computed in log space.
-func (d dist) pmf(k int) float64 {
-	if k < 0 || k > d.n {
-		return 0
-	}
-	lk, _ := math.Lgamma(float64(k) + 1)
-	lnk, _ := math.Lgamma(float64(d.n-k) + 1)
-	return math.Exp(d.lgn1 - lk - lnk + float64(k)*d.logp + float64(d.n-k)*d.logq)
-}
-
-// outsideMass returns P(X < lo) + P(X > hi) for X ~ Binomial(n, p), summing
-// each tail directly (no 1 - x cancellation), smallest terms first.
-func outsideMass(n int, p, alpha float64, lo, hi int) float64 {
-	d := newDist(n, p, alpha)
-	sum := 0.0
-	for k := max(d.from, 0); k < min(lo, d.to+1); k++ {
-		sum += d.pmf(k)
-	}
-	for k := min(d.to, n); k > max(hi, d.from-1); k-- {
-		sum += d.pmf(k)
-	}
-	return sum
 }
 
 func indicator(b bool) float64 {
