@@ -19,11 +19,11 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/perf"
 	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/perfrig"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )

@@ -12,8 +12,8 @@ import (
 	fstats "fortio.org/fortio/stats"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 )
 
 // The known shifts of the synthetic procedure, in seconds, per arm and

@@ -10,9 +10,9 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/resources"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 )
 
 // VerdictNoBudget is the verdict on a measured quantity the selected

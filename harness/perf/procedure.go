@@ -23,8 +23,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 )
 
 // Trial kinds.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 )
 
 // fake records what the procedure asked the cluster for.

@@ -1,7 +1,10 @@
-// Package stats holds the statistics behind the suite's probabilistic checks,
-// computed exactly rather than by normal approximation.
+// Package stats holds the suite's statistics, all on gonum: the latency
+// budgets' paired intervals, noise floor and judgement (intervals.go), the
+// exact binomial interval of a rate (ProportionInterval), and the exact
+// acceptance interval of a weighted split (this file), computed exactly
+// rather than by normal approximation.
 //
-// The main user is the weighted-split check of an HTTPRoute (e.g. backends
+// The split check's user is the weighted-split check of an HTTPRoute (e.g. backends
 // v1/v2 with weights 80/20): send N requests, count the k answered by the 80%
 // backend, and accept iff k lies in an acceptance interval chosen so that a
 // correctly configured split fails the check with probability at most Alpha.

@@ -20,11 +20,11 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/perf/budget"
-	"github.com/ambient-e2e/ambient-e2e/harness/perf/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/restart"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/sniffer"
+	"github.com/ambient-e2e/ambient-e2e/harness/stats"
 	"github.com/ambient-e2e/ambient-e2e/harness/traffic"
 )
 

@@ -1,4 +1,4 @@
-// Package stats holds the statistics of the latency budgets: the order in
+// The statistics of the latency budgets: the order in
 // which the arms (modes) of a procedure run, the estimate of an arm's added
 // latency with its confidence interval from paired trials, the A/A noise
 // floor, and the judgement of an interval against a budget.
@@ -13,6 +13,7 @@
 // differ only by a shift is symmetric around that shift, which is the case
 // where the t interval keeps its level for small n; the coverage test
 // checks this on skewed latency samples with drift.
+
 package stats
 
 import (
