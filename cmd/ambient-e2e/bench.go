@@ -59,16 +59,12 @@ when the instrument fails, and removes its namespace on success, failure and
 Ctrl-C. It uses the cluster of the settings (make bench-latency builds the
 offline one).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return benchLatency(cmd.Context()) },
+		RunE: configured(benchLatency),
 	}
 }
 
-func benchLatency(ctx context.Context) error {
+func benchLatency(ctx context.Context, cfg *config.Config, _ []string) error {
 	start := time.Now()
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
 	sel, err := budget.Select(cfg.LatencyBudgets, cfg.LatencyProfile, cfg.LoadPreset)
 	if err != nil {
 		return err

@@ -52,12 +52,7 @@ func clusterUpCmd() *cobra.Command {
 		Use:   "cluster-up",
 		Short: "Create or reuse the kind cluster KIND_CLUSTER_NAME and print its kubeconfig path",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
+		RunE: configured(func(ctx context.Context, cfg *config.Config, _ []string) error {
 			_, nodeImage, err := setup.Resolve(cfg)
 			if err != nil {
 				return err
@@ -76,7 +71,7 @@ func clusterUpCmd() *cobra.Command {
 			say("cluster " + cfg.KindCluster + " up, Kubernetes " + v)
 			fmt.Println(c.Kubeconfig)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -85,11 +80,7 @@ func deleteClusterCmd() *cobra.Command {
 		Use:   "delete-cluster",
 		Short: "Delete the kind cluster KIND_CLUSTER_NAME",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
+		RunE: configured(func(ctx context.Context, cfg *config.Config, _ []string) error {
 			ok, err := cluster.KindExists(cfg.KindCluster)
 			if err != nil || !ok {
 				say("no kind cluster " + cfg.KindCluster)
@@ -97,7 +88,7 @@ func deleteClusterCmd() *cobra.Command {
 			}
 			say("deleting kind cluster " + cfg.KindCluster)
 			return cluster.Attach(cfg.KindCluster, "", "").Delete()
-		},
+		}),
 	}
 }
 
@@ -106,16 +97,12 @@ func offlineDNSCmd() *cobra.Command {
 		Use:   "offline-dns",
 		Short: "Make CoreDNS answer cluster names only (no forwarding), so no query leaves an offline cluster",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
+		RunE: configured(func(ctx context.Context, cfg *config.Config, _ []string) error {
+			c, err := kindCluster(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			c, err := kindCluster(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			changed, err := c.KeepDNSInside(cmd.Context())
+			changed, err := c.KeepDNSInside(ctx)
 			if err != nil {
 				return err
 			}
@@ -125,7 +112,7 @@ func offlineDNSCmd() *cobra.Command {
 				say("CoreDNS already forwards nothing")
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -134,12 +121,7 @@ func installCRDsCmd() *cobra.Command {
 		Use:   "install-crds",
 		Short: "Apply only the Istio and Gateway API CRDs of ISTIO_VERSION (a cluster with no mesh accepts policies)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
+		RunE: configured(func(ctx context.Context, cfg *config.Config, _ []string) error {
 			rel, _, err := setup.Resolve(cfg)
 			if err != nil {
 				return err
@@ -165,7 +147,7 @@ func installCRDsCmd() *cobra.Command {
 			}
 			say(fmt.Sprintf("installing the Istio %s CRDs (istio.io/api %s)", rel.Minor, api))
 			return k.ApplyCluster(ctx, crds)
-		},
+		}),
 	}
 }
 
@@ -174,12 +156,7 @@ func sweepCmd() *cobra.Command {
 		Use:   "sweep",
 		Short: "Delete everything any run of the suite left behind (label " + kube.OwnedLabel + "=true): namespaces, objects outside them, mesh-config providers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
+		RunE: configured(func(ctx context.Context, cfg *config.Config, _ []string) error {
 			if cfg.ClusterMode == config.ClusterKind {
 				if ok, err := cluster.KindExists(cfg.KindCluster); err != nil || !ok {
 					say("no kind cluster " + cfg.KindCluster + ": nothing to sweep")
@@ -225,6 +202,6 @@ func sweepCmd() *cobra.Command {
 				say(fmt.Sprintf("removed the suite's extension providers %v from %s/%s", removed, cp.Namespace, cp.MeshConfigMap()))
 			}
 			return err
-		},
+		}),
 	}
 }

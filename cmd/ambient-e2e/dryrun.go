@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
+	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/jwt"
 	"github.com/ambient-e2e/ambient-e2e/harness/waypoint"
 )
@@ -23,15 +24,11 @@ func dryRunManifestsCmd() *cobra.Command {
 		Use:   "dry-run-manifests",
 		Short: "Have the API server validate every manifest the suite applies (server-side dry run)",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return dryRunManifests(cmd.Context()) },
+		RunE:  configured(dryRunManifests),
 	}
 }
 
-func dryRunManifests(ctx context.Context) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
+func dryRunManifests(ctx context.Context, cfg *config.Config, _ []string) error {
 	k, err := clusterClient(ctx, cfg, "dryrun")
 	if err != nil {
 		return err

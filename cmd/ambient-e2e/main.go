@@ -80,3 +80,16 @@ func say(s string) { fmt.Fprintln(os.Stderr, s) }
 
 // loadConfig reads the settings (file and environment).
 func loadConfig() (*config.Config, error) { return config.FromEnv() }
+
+// configured is the RunE of a command that works on the settings: it loads
+// them (the environment over the --config file) and runs run with the
+// command's context.
+func configured(run func(ctx context.Context, cfg *config.Config, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), cfg, args)
+	}
+}
