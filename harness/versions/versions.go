@@ -15,10 +15,10 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/mod/semver"
 	"sigs.k8s.io/yaml"
 )
 
@@ -266,7 +266,7 @@ func parse(data []byte) (Table, error) {
 			return Table{}, fmt.Errorf("versions.yaml: releases[%d] (istio %q): %w", i, row.Istio, err)
 		}
 		if i > 0 {
-			if !less(mustMinor(prev.Minor), mustMinor(r.Minor)) {
+			if !lessVersion(prev.Minor, r.Minor) {
 				return Table{}, fmt.Errorf("versions.yaml: releases[%d]: minor %s is not after %s (rows must be unique and sorted ascending)", i, r.Minor, prev.Minor)
 			}
 			if err := eolOrder(prev, r); err != nil {
@@ -488,7 +488,7 @@ func checkRange(k KubernetesRange) error {
 	if !minorRE.MatchString(k.Min) || !minorRE.MatchString(k.Max) {
 		return fmt.Errorf("kubernetes range {min: %q, max: %q} must be two minors like \"1.32\"", k.Min, k.Max)
 	}
-	if less(mustMinor(k.Max), mustMinor(k.Min)) {
+	if lessVersion(k.Max, k.Min) {
 		return fmt.Errorf("kubernetes range min %s is after max %s", k.Min, k.Max)
 	}
 	return nil
@@ -568,45 +568,24 @@ func minorOf(patch string) string {
 	return patch[:strings.LastIndexByte(patch, '.')]
 }
 
-// comparePatch compares two strings matching patchRE numerically.
-func comparePatch(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range 3 {
-		x, _ := strconv.Atoi(pa[i])
-		y, _ := strconv.Atoi(pb[i])
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
+// canonical is a version ("1.30", "1.30.8", "v1.30.8") as
+// golang.org/x/mod/semver reads it ("v1.30" is v1.30.0).
+func canonical(v string) string { return "v" + strings.TrimPrefix(v, "v") }
+
+// comparePatch compares two versions (minors or patches) as semver does.
+func comparePatch(a, b string) int { return semver.Compare(canonical(a), canonical(b)) }
+
+// lessVersion reports whether version a is before version b.
+func lessVersion(a, b string) bool { return comparePatch(a, b) < 0 }
 
 // parseMinor parses "1.30" or "1.30.8" (an optional leading "v" is allowed)
-// into its major and minor numbers.
-func parseMinor(v string) ([2]int, bool) {
+// into its minor, "1.30".
+func parseMinor(v string) (string, bool) {
 	v = strings.TrimPrefix(v, "v")
 	if patchRE.MatchString(v) {
 		v = minorOf(v)
 	}
-	if !minorRE.MatchString(v) {
-		return [2]int{}, false
-	}
-	return mustMinor(v), true
-}
-
-// mustMinor parses a string already known to match minorRE.
-func mustMinor(v string) [2]int {
-	major, minor, _ := strings.Cut(v, ".")
-	a, _ := strconv.Atoi(major)
-	b, _ := strconv.Atoi(minor)
-	return [2]int{a, b}
-}
-
-func less(a, b [2]int) bool {
-	return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
+	return v, minorRE.MatchString(v)
 }
 
 // row returns the table row of an Istio minor such as "1.30".
@@ -822,7 +801,7 @@ func (r Release) SupportsKubernetes(minor string) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
-	return !less(v, lo) && !less(hi, v)
+	return !lessVersion(v, lo) && !lessVersion(hi, v)
 }
 
 // Feature returns the value of a feature gate (one of the Feature*
