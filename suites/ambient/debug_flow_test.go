@@ -43,13 +43,24 @@ var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an e
 		}
 	})
 
+	// Which steps must pass here, not merely not fail: the namespace is
+	// enrolled and has pods, so identity (2), interception (3), policies (5)
+	// and the CNI (6) apply and must pass; it uses no waypoint, so the
+	// waypoint step (4) is not applicable, and must say that is why.
 	It("every step of the seed's debug flow passes: identity, ztunnel interception, waypoint, policies, CNI", meshReported, claim("debug-flow"), func() {
 		var failed []string
 		for _, st := range report.Steps {
-			if st.State == doctor.Fail {
-				failed = append(failed, fmt.Sprintf("step %d (%s) fails: %s", st.Number, st.Check, strings.Join(st.Evidence, "; ")))
+			evidence := strings.Join(st.Evidence, "; ")
+			switch {
+			case st.State == doctor.Fail:
+				failed = append(failed, fmt.Sprintf("step %d (%s) fails: %s", st.Number, st.Check, evidence))
+			case st.State == doctor.NotApplicable && st.Number != 4:
+				failed = append(failed, fmt.Sprintf("step %d (%s) is not applicable where it must pass: %s", st.Number, st.Check, evidence))
+			case st.State == doctor.NotApplicable && !strings.Contains(evidence, "uses a waypoint"):
+				failed = append(failed, fmt.Sprintf("step 4 (%s) is not applicable for another reason than the namespace using no waypoint: %s", st.Check, evidence))
 			}
 		}
+		Expect(report.Steps).To(HaveLen(7), "the doctor's steps 0 to 6")
 		Expect(failed).To(BeEmpty())
 	})
 })
