@@ -174,14 +174,14 @@ func WithAppliedDelays(trial perf.TrialFunc, read AppliedDelays, delay func(arm 
 		if a == nil {
 			return t, fmt.Errorf("the server recorded no applied delays of %s for arm %q", key, arm)
 		}
-		between := *a
+		between := a.Clone()
 		if err := between.Subtract(before[key].Applied); err != nil {
 			return t, fmt.Errorf("the applied delays of arm %q's trial: %w", arm, err)
 		}
 		for _, s := range between.Spans(time.Millisecond) {
 			t.Applied = append(t.Applied, runinfo.Bucket(s))
 		}
-		if int64(len(t.Applied)) == 0 {
+		if len(t.Applied) == 0 {
 			return t, fmt.Errorf("the server applied no delay of %s during arm %q's trial", key, arm)
 		}
 		return t, nil

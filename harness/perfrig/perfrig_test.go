@@ -3,7 +3,6 @@ package perfrig
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +27,7 @@ func (s *server) read(context.Context) (map[string]wire.DelayStats, error) {
 	}
 	out := map[string]wire.DelayStats{}
 	for k, h := range s.hists {
-		c := *h
-		c.Buckets = slices.Clone(h.Buckets)
-		out[k] = wire.DelayStats{Count: c.Count, Applied: &c}
+		out[k] = wire.DelayStats{Count: h.Count, Applied: h.Clone()}
 	}
 	return out, nil
 }
