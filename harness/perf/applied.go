@@ -1,8 +1,10 @@
 package perf
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
@@ -163,21 +165,15 @@ func AppliedPercentiles(data runinfo.PerfData, arm, kind string, percentiles []s
 	if len(all) == 0 {
 		return nil, 0, nil
 	}
-	g := grid{origin: math.MaxInt}
-	end := math.MinInt
-	for _, b := range all {
-		g.origin, end = min(g.origin, cell(b.Start)), max(end, cell(b.End))
-		n += b.Count
+	// The trials' 1 µs buckets in order, so spread sees them from the
+	// lowest: overlapping buckets of different trials add up.
+	slices.SortFunc(all, func(a, b runinfo.Bucket) int { return cmp.Compare(a.Start, b.Start) })
+	g, err := spread(all)
+	if err != nil {
+		return nil, 0, fmt.Errorf("applied delays of %s: %w", arm, err)
 	}
-	g.w = make([]float64, end-g.origin)
 	for _, b := range all {
-		lo, hi := cell(b.Start), cell(b.End)
-		if hi <= lo {
-			return nil, 0, fmt.Errorf("applied-delay bucket [%g, %g) is narrower than 1 µs", b.Start, b.End)
-		}
-		for i := lo; i < hi; i++ {
-			g.w[i-g.origin] += float64(b.Count) / float64(hi-lo)
-		}
+		n += b.Count
 	}
 	pcts = map[string]float64{}
 	for _, name := range percentiles {

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -38,23 +39,11 @@ func CompareTable(data runinfo.PerfData, a Analysis, f budget.File, arm string, 
 	if !ok {
 		return "", fmt.Errorf("arm %q has no budget mode; the judged arms are %s, %s", arm, ArmL4, ArmWaypoint)
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range f.Profiles {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	// The default profile first.
-	slices.SortStableFunc(names, func(x, y string) int {
-		switch {
-		case x == f.Profile:
-			return -1
-		case y == f.Profile:
-			return 1
-		}
-		return 0
-	})
+	// Every profile, the default one first.
+	names := slices.Sorted(maps.Keys(f.Profiles))
+	if i := slices.Index(names, f.Profile); i > 0 {
+		names = append([]string{f.Profile}, slices.Delete(names, i, i+1)...)
+	}
 	byProfile := map[string]map[string]Judgement{}
 	for _, n := range names {
 		sel, err := f.Select(n, data.Load.Preset)
