@@ -382,50 +382,48 @@ func parseProfile(path string, raw json.RawMessage) (Profile, []error) {
 		return Profile{}, []error{keyError(path, err, "latency", "resources", "restart")}
 	}
 	var errs []error
-	p := Profile{Latency: map[string]map[string]float64{}, Resources: map[string]map[string]float64{}, Restart: map[string]map[string]float64{}}
-	n := 0
-	for _, mode := range sortedKeys(doc.Latency) {
-		at := path + ".latency." + mode
-		if !slices.Contains(modes, mode) {
-			errs = append(errs, fmt.Errorf("%s: unknown mode %q; the modes are %s", at, mode, strings.Join(modes, ", ")))
-			continue
+	var p Profile
+	var n int
+	add := func(m map[string]map[string]float64, es []error) map[string]map[string]float64 {
+		errs = append(errs, es...)
+		for _, vals := range m {
+			n += len(vals)
 		}
-		vals, verrs := budgets(at, doc.Latency[mode], Percentiles, "ms of added latency")
-		errs = append(errs, verrs...)
-		p.Latency[mode] = vals
-		n += len(vals)
+		return m
 	}
-	for _, c := range sortedKeys(doc.Resources) {
-		at := path + ".resources." + c
-		if !slices.Contains(components, c) {
-			errs = append(errs, fmt.Errorf("%s: unknown component %q; the components are %s", at, c, strings.Join(components, ", ")))
-			continue
-		}
-		vals, verrs := budgets(at, doc.Resources[c], quantities, "(vCPU per 1000 rps or MiB)")
-		errs = append(errs, verrs...)
-		p.Resources[c] = vals
-		n += len(vals)
-	}
-	for _, c := range sortedKeys(doc.Restart) {
-		at := path + ".restart." + c
-		if !slices.Contains(restarted, c) {
-			errs = append(errs, fmt.Errorf("%s: unknown component %q; the components are %s", at, c, strings.Join(restarted, ", ")))
-			continue
-		}
-		vals, verrs := budgets(at, doc.Restart[c], disruption, "(a share of new connections)")
+	p.Latency = add(section(path+".latency", "mode", doc.Latency, modes, Percentiles, "ms of added latency"))
+	p.Resources = add(section(path+".resources", "component", doc.Resources, components, quantities, "(vCPU per 1000 rps or MiB)"))
+	p.Restart = add(section(path+".restart", "component", doc.Restart, restarted, disruption, "(a share of new connections)"))
+	for c, vals := range p.Restart {
 		for k, v := range vals {
 			if v > 1 {
-				verrs = append(verrs, fmt.Errorf("%s.%s: budget %g is a share of new connections: want at most 1", at, k, v))
+				errs = append(errs, fmt.Errorf("%s.restart.%s.%s: budget %g is a share of new connections: want at most 1", path, c, k, v))
 			}
 		}
-		errs = append(errs, verrs...)
-		p.Restart[c] = vals
-		n += len(vals)
 	}
 	if n == 0 && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no budgets; give latency, resources and/or restart budgets", path))
 	}
 	return p, errs
+}
+
+// section checks one section of a profile (latency, resources, restart):
+// each entry a known one of names (what they are: "mode", "component"),
+// each holding budgets of keys.
+func section(path, what string, in map[string]map[string]*float64, names, keys []string, unit string) (map[string]map[string]float64, []error) {
+	var errs []error
+	out := map[string]map[string]float64{}
+	for _, name := range sortedKeys(in) {
+		at := path + "." + name
+		if !slices.Contains(names, name) {
+			errs = append(errs, fmt.Errorf("%s: unknown %s %q; the %ss are %s", at, what, name, what, strings.Join(names, ", ")))
+			continue
+		}
+		vals, verrs := budgets(at, in[name], keys, unit)
+		errs = append(errs, verrs...)
+		out[name] = vals
+	}
+	return out, errs
 }
 
 // budgets checks one group of budgets: known keys, each a number > 0.
