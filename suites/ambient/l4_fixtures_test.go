@@ -126,6 +126,18 @@ func capture(ctx context.Context, node string, flows []*flow, requests int) (wir
 	return sn.Wait(ctx)
 }
 
+// expectEncryptedWithControl judges a capture holding a mesh flow and a
+// plaintext control flow: the control's canary must be seen (else the
+// sniffer is blind and there is no verdict), and between the mesh pair no
+// canary may appear in plaintext while TLS records cross on 15008.
+func expectEncryptedWithControl(sum wire.SniffSummary, mesh, control *flow) {
+	GinkgoHelper()
+	sanity := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, control.ips...))
+	Expect(sanity.State).To(Equal(sniffverdict.Pass), "sniffer blind, so no verdict on the mesh pair: %s", sanity.Reason)
+	v := sniffverdict.AssertEncrypted(sniffverdict.Between(sum, mesh.ips...), sniffverdict.Expect{Port: sniffverdict.HBONEPort, MinTLSRecords: 1})
+	Expect(v.State).To(Equal(sniffverdict.Pass), v.Reason)
+}
+
 // capturePair captures one client → server pair on the server's node and
 // returns that pair's part of the capture.
 func capturePair(ctx context.Context, s *scenario.Scenario, serverApp, clientApp string, requests int) (wire.SniffSummary, error) {

@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambient-e2e/ambient-e2e/fixtures"
-	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/sniffverdict"
 	"github.com/ambient-e2e/ambient-e2e/fixtures/probe/wire"
 	"github.com/ambient-e2e/ambient-e2e/harness/evidence"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
@@ -204,10 +203,7 @@ var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an 
 	It("no plaintext crossed the wire at any moment of the restart: the stream's canary never seen, TLS records on 15008 (with the sniffer's plaintext control)", observed, claim("mtls"), func() {
 		Expect(measured).NotTo(HaveOccurred(), "cannot judge the wire: %v", measured)
 		Expect(sumErr).NotTo(HaveOccurred())
-		sanity := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
-		Expect(sanity.State).To(Equal(sniffverdict.Pass), "sniffer blind, so no verdict on the mesh pair: %s", sanity.Reason)
-		v := sniffverdict.AssertEncrypted(sniffverdict.Between(sum, mflow.ips...), sniffverdict.Expect{Port: sniffverdict.HBONEPort, MinTLSRecords: 1})
-		Expect(v.State).To(Equal(sniffverdict.Pass), v.Reason)
+		expectEncryptedWithControl(sum, mflow, plain)
 		AddReportEntry("TLS records on 15008 across the restart", sum.TLSRecordsByPort)
 	})
 
