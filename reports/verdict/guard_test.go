@@ -14,20 +14,27 @@ var recordedRuns = []struct{ table, run string }{
 	{"../ztunnel-mesh.yaml", "testdata/ztunnel-mesh.json"},
 }
 
+// load reads a table and its recorded run.
+func load(t *testing.T, table, run string) (Table, Recorded, []Outcome) {
+	t.Helper()
+	tab, err := LoadTable(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, outcomes, err := ReadRecorded(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab, rec, outcomes
+}
+
 // The false-pass guard without a cluster: every verdict table is judged
 // against a real run, as the self-test judges it. A row edited to let a
 // false pass through, a reason no run gives, or a spec added without a run
 // that shows its verdict fails here, in make test.
 func TestTablesAgainstRecordedRuns(t *testing.T) {
 	for _, rr := range recordedRuns {
-		tab, err := LoadTable(rr.table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, outcomes, err := ReadRecorded(rr.run)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tab, rec, outcomes := load(t, rr.table, rr.run)
 		if rec.Table != filepath.Base(rr.table) {
 			t.Errorf("%s was recorded against %s, not %s", rr.run, rec.Table, filepath.Base(rr.table))
 		}
@@ -44,14 +51,7 @@ func TestTablesAgainstRecordedRuns(t *testing.T) {
 // mesh assertion to pass (a false pass let through) or a control to fail.
 func TestTheGuardCatchesEveryFlippedRow(t *testing.T) {
 	for _, rr := range recordedRuns {
-		tab, err := LoadTable(rr.table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, outcomes, err := ReadRecorded(rr.run)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tab, _, outcomes := load(t, rr.table, rr.run)
 		for i, r := range tab.Rows {
 			flipped := tab
 			flipped.Rows = append([]Row(nil), tab.Rows...)
