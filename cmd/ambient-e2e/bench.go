@@ -119,7 +119,13 @@ func benchLatency(ctx context.Context, cfg *config.Config, _ []string) error {
 	say(fmt.Sprintf("calibration: %d arms × %d rounds of %gs trials after %gs warm-ups at %g qps over %d connections (%s load)",
 		len(arms), sel.Load.Rounds, sel.Load.TrialSeconds, sel.Load.WarmupSeconds, sel.Load.QPS, sel.Load.Connections, sel.LoadName))
 	procStart := time.Now()
-	read := func(ctx context.Context) (map[string]wire.DelayStats, error) { return serverDelays(ctx, s) }
+	server, err := s.Pod(ctx, "server")
+	if err != nil {
+		return err
+	}
+	read := func(ctx context.Context) (map[string]wire.DelayStats, error) {
+		return serverDelays(ctx, s, server.Name)
+	}
 	trial := perfrig.WithAppliedDelays(rig.Trial, read, func(arm string) string { return delays[arm].String() })
 	data, err := perf.Run(ctx, perf.Procedure{Arms: arms, Rounds: sel.Load.Rounds, Trial: trial, Load: sel.Load.Shape(sel.LoadName)})
 	if err != nil {
@@ -152,13 +158,10 @@ func benchLatency(ctx context.Context, cfg *config.Config, _ []string) error {
 	return nil
 }
 
-// serverDelays reads the delays the probe server applied, from its /stats.
-func serverDelays(ctx context.Context, s *scenario.Scenario) (map[string]wire.DelayStats, error) {
-	p, err := s.Pod(ctx, "server")
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.Env.Kube.ProxyGet(ctx, s.Namespace, p.Name, fixtures.HTTPPort, "/stats")
+// serverDelays reads the delays the probe server pod applied, from its
+// /stats: twice per measured trial, so the pod is looked up once before.
+func serverDelays(ctx context.Context, s *scenario.Scenario, pod string) (map[string]wire.DelayStats, error) {
+	b, err := s.Env.Kube.ProxyGet(ctx, s.Namespace, pod, fixtures.HTTPPort, "/stats")
 	if err != nil {
 		return nil, err
 	}
