@@ -132,6 +132,7 @@ func judgeLatency(arm, mode string, a Analysis, sel budget.Selection, cal *Calib
 			Name: mode + "." + KindHTTP + "." + p, Quantity: QuantityLatency, Mode: arm, Percentile: p, Unit: UnitMs,
 			Estimate: s.Estimate, Low: s.Low, High: s.High, Budget: b, Profile: sel.ProfileName, Method: stats.Method,
 		}
+		covered, why := cal.Covers(sel.LoadName, p)
 		floor, hasFloor := a.NoiseFloor(KindHTTP, p)
 		if hasFloor {
 			r.NoiseFloor = floor
@@ -147,8 +148,7 @@ func judgeLatency(arm, mode string, a Analysis, sel budget.Selection, cal *Calib
 			r.Verdict = VerdictNoBudget
 			out = append(out, Judgement{r, fmt.Sprintf("%s: %+.3f ms [%.3f, %.3f]: %s %q",
 				label, s.Estimate, s.Low, s.High, VerdictNoBudget, sel.ProfileName)})
-		case !calibrated(cal, sel.LoadName, p):
-			_, why := cal.Covers(sel.LoadName, p)
+		case !covered:
 			r.Verdict = runinfo.BudgetCannotJudge
 			out = append(out, Judgement{r, fmt.Sprintf("%s: %+.3f ms [%.3f, %.3f], budget %g ms: %s: %s; this is not a pass",
 				label, s.Estimate, s.Low, s.High, b, runinfo.BudgetCannotJudge, why)})
@@ -256,9 +256,4 @@ func ForMode(js []Judgement, mode, quantity string) []Judgement {
 		}
 	}
 	return out
-}
-
-func calibrated(c *Calibration, load, percentile string) bool {
-	ok, _ := c.Covers(load, percentile)
-	return ok
 }
