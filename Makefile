@@ -99,7 +99,7 @@ lint: shellcheck ## golangci-lint (both modules), actionlint (workflows) and she
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
 	shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
 		clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
-		clusters/offline/interrupt-check clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/ztunnel-mesh \
+		clusters/offline/interrupt-check clusters/offline/soak clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/ztunnel-mesh \
 		clusters/offline/lib/*.sh .ci/run
 
 .PHONY: spec-table
@@ -134,6 +134,9 @@ selftest: ## Run every spec against an offline kind cluster with NO mesh; compar
 .PHONY: ztunnel-mesh
 ztunnel-mesh: ## Your ztunnel (ZTUNNEL_BINARY=path or ZTUNNEL_IMAGE=archive|docker:image) with Istio's control plane on the offline cluster, judged by reports/ztunnel-mesh.yaml
 	clusters/offline/ztunnel-mesh
+.PHONY: soak
+soak: ## N back-to-back null-mesh runs on one offline cluster (N=10): every spec whose verdict changed, and the wall time per run
+	N=$(or $(N),10) clusters/offline/soak
 .PHONY: bench-latency
 bench-latency: ## Calibrate the latency instrument on the offline cluster: injected 0/0.1/0.2/0.5/1 ms must be recovered
 	clusters/offline/bench-latency

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 	"sigs.k8s.io/yaml"
@@ -77,16 +78,25 @@ type Outcome struct {
 
 // ReadReport reads the It specs of a Ginkgo JSON report (--json-report).
 func ReadReport(path string) ([]Outcome, error) {
+	out, _, err := ReadReportTimed(path)
+	return out, err
+}
+
+// ReadReportTimed is ReadReport with the run's wall time (the sum of its
+// suites' run times).
+func ReadReportTimed(path string) ([]Outcome, time.Duration, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var suites []types.Report
 	if err := json.Unmarshal(b, &suites); err != nil {
-		return nil, fmt.Errorf("%s is not a Ginkgo JSON report: %w", path, err)
+		return nil, 0, fmt.Errorf("%s is not a Ginkgo JSON report: %w", path, err)
 	}
 	var out []Outcome
+	var wall time.Duration
 	for _, s := range suites {
+		wall += s.RunTime
 		for _, sr := range s.SpecReports {
 			if sr.LeafNodeType != types.NodeTypeIt {
 				continue
@@ -94,7 +104,7 @@ func ReadReport(path string) ([]Outcome, error) {
 			out = append(out, Outcome{Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage()})
 		}
 	}
-	return out, nil
+	return out, wall, nil
 }
 
 // Mismatch is one difference between the table and the report.
