@@ -103,15 +103,23 @@ lint: shellcheck ## golangci-lint (both modules), actionlint (workflows) and she
 		clusters/offline/lib/*.sh .ci/run
 
 .PHONY: spec-table
-spec-table: $(E2E_BIN) ## Every spec has exactly one row in each verdict table (dry run, no cluster)
+spec-table: $(E2E_BIN) ## Every spec has its catalogue entry and exactly one row in each verdict table (dry run, no cluster)
 	@mkdir -p _output/dry
 	@$(GINKGO) run --tags=e2e --dry-run --no-color --json-report=dry-run.json --output-dir=_output/dry ./suites/... >_output/dry/log 2>&1 \
 		|| { cat _output/dry/log; exit 1; }
+	$(E2ECTL) catalogue check _output/dry/dry-run.json
+	@$(E2ECTL) catalogue | diff -u docs/catalogue.md - >/dev/null || { echo "docs/catalogue.md is not the catalogue: run make catalogue"; exit 1; }
 	$(E2ECTL) verdicts --coverage-only reports/null-mesh.yaml _output/dry/dry-run.json
 	$(E2ECTL) verdicts --coverage-only reports/ztunnel-mesh.yaml _output/dry/dry-run.json
 	@$(GINKGO) run --tags=e2e,controlplane --dry-run --no-color --json-report=dry-run-cp.json --output-dir=_output/dry ./suites/... >_output/dry/log-cp 2>&1 \
 		|| { cat _output/dry/log-cp; exit 1; }
+	$(E2ECTL) catalogue check --tags controlplane _output/dry/dry-run-cp.json
 	$(E2ECTL) verdicts --coverage-only reports/control-plane-mesh.yaml _output/dry/dry-run-cp.json
+
+.PHONY: catalogue
+catalogue: $(E2E_BIN) ## Write docs/catalogue.md, the conformance catalogue (suites/catalogue) as tables
+	@mkdir -p docs
+	$(E2ECTL) catalogue >docs/catalogue.md
 
 .PHONY: verdict-data
 RUNS_DIR = $(or $(REPORT_DIR),_output/reports)

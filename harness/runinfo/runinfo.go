@@ -206,6 +206,11 @@ const (
 	// "claim:mtls" on both the wire spec and the ztunnel-log specs, so a
 	// profile's summary can say per claim how it was shown.
 	ClaimPrefix = "claim:"
+	// IDPrefix starts the label carrying a spec's stable ID from the
+	// catalogue (suites/catalogue), e.g. "id:L4-WIRE-NO-PLAINTEXT".
+	IDPrefix = "id:"
+	// LabelDisruptive marks a spec that disturbs traffic beyond its own.
+	LabelDisruptive = "disruptive"
 )
 
 // Profiles lists the profiles in report order.

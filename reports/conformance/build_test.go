@@ -31,6 +31,9 @@ func TestBuildPassedRun(t *testing.T) {
 	if istiod.Attempts != 1 || istiod.EvidenceKind != EvidenceMesh || istiod.Location == "" || strings.HasPrefix(istiod.Location, "/") {
 		t.Errorf("istiod test %+v: want 1 attempt, mesh evidence and a relative location", istiod)
 	}
+	if istiod.ID != "INSTALL-ISTIOD-READY" || test(t, r, "one ztunnel per node").ID != "" {
+		t.Errorf("IDs %q and %q: want the id: label's ID, and none without one", istiod.ID, test(t, r, "one ztunnel per node").ID)
+	}
 	if len(istiod.Retries) != 1 || istiod.Retries[0] != (Retry{What: "istiod Ready", Tries: 3, Seconds: 1.5}) {
 		t.Errorf("istiod retries %+v, want the retries entry", istiod.Retries)
 	}

@@ -272,6 +272,11 @@ type Statistics struct {
 
 // Test is one spec and what Ginkgo recorded about it.
 type Test struct {
+	// ID is the test's stable ID from the suite's catalogue (its id: label),
+	// e.g. L4-WIRE-NO-PLAINTEXT: report diff and matrix match tests by it,
+	// so a reworded test stays the same test. Absent in reports from before
+	// the catalogue, which are matched by name.
+	ID string `json:"id,omitempty"`
 	// Name is the spec's full text: containers and leaf, space-joined.
 	Name string `json:"name"`
 	// Location is file:line of the spec, relative to the suite's directory.

@@ -22,6 +22,7 @@ type Run struct {
 
 // Change is one spec whose verdict was not the same in every run.
 type Change struct {
+	ID   string // the spec's catalogue ID ("" in a report from before the catalogue)
 	Spec string
 	// Verdicts holds the spec's verdict in each run, in run order: its state,
 	// with the table's objection when it had one ("failed, wrong reason"), or
@@ -54,7 +55,11 @@ func Judge(runs []Run, table *verdict.Table) Result {
 		ms := verdict.Compare(*table, r.Outcomes, false)
 		res.Mismatches = append(res.Mismatches, len(ms))
 		for _, m := range ms {
-			objections[i][m.Spec] = m.Kind
+			key := m.ID
+			if key == "" {
+				key = m.Spec
+			}
+			objections[i][key] = m.Kind
 		}
 	}
 	specs := map[string]bool{}
@@ -62,8 +67,8 @@ func Judge(runs []Run, table *verdict.Table) Result {
 	for i, r := range runs {
 		byRun[i] = map[string]verdict.Outcome{}
 		for _, o := range r.Outcomes {
-			byRun[i][o.Spec] = o
-			specs[o.Spec] = true
+			byRun[i][o.Key()] = o
+			specs[o.Key()] = true
 		}
 	}
 	names := make([]string, 0, len(specs))
@@ -73,9 +78,12 @@ func Judge(runs []Run, table *verdict.Table) Result {
 	sort.Strings(names)
 	for _, s := range names {
 		vs := make([]string, len(runs))
-		msg := ""
+		msg, text := "", s
 		for i := range runs {
 			o, ok := byRun[i][s]
+			if ok {
+				text = o.Spec
+			}
 			switch {
 			case !ok:
 				vs[i] = "absent"
@@ -92,7 +100,11 @@ func Judge(runs []Run, table *verdict.Table) Result {
 			}
 		}
 		if !allSame(vs) {
-			res.Changes = append(res.Changes, Change{Spec: s, Verdicts: vs, Message: msg})
+			id := ""
+			if text != s {
+				id = s
+			}
+			res.Changes = append(res.Changes, Change{ID: id, Spec: text, Verdicts: vs, Message: msg})
 		}
 	}
 	return res
@@ -140,9 +152,9 @@ func (r Result) Markdown() string {
 		fmt.Fprintf(&b, "\nNo spec's verdict changed between the %d runs.\n", len(r.Runs))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "\n%d specs changed verdict between runs:\n\n| spec | verdict per run | a differing message |\n|---|---|---|\n", len(r.Changes))
+	fmt.Fprintf(&b, "\n%d specs changed verdict between runs:\n\n| ID | spec | verdict per run | a differing message |\n|---|---|---|---|\n", len(r.Changes))
 	for _, c := range r.Changes {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(c.Spec), cell(strings.Join(c.Verdicts, " · ")), cell(c.Message))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(c.ID), cell(c.Spec), cell(strings.Join(c.Verdicts, " · ")), cell(c.Message))
 	}
 	return b.String()
 }

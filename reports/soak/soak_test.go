@@ -11,7 +11,7 @@ import (
 func run(name string, wall time.Duration, states ...string) Run {
 	r := Run{Name: name, Wall: wall}
 	for i := 0; i+2 < len(states); i += 3 {
-		r.Outcomes = append(r.Outcomes, verdict.Outcome{Spec: states[i], State: states[i+1], Message: states[i+2]})
+		r.Outcomes = append(r.Outcomes, verdict.Outcome{ID: strings.ToUpper(states[i]), Spec: states[i], State: states[i+1], Message: states[i+2]})
 	}
 	return r
 }
@@ -23,8 +23,8 @@ func TestJudgeFindsAStateThatChangedAndNothingElse(t *testing.T) {
 		run("run-3", 7*time.Minute, "a", "passed", "", "b", "failed", "no ztunnel"),
 	}
 	res := Judge(runs, nil)
-	if len(res.Changes) != 1 || res.Changes[0].Spec != "b" {
-		t.Fatalf("changes = %+v, want only b", res.Changes)
+	if len(res.Changes) != 1 || res.Changes[0].ID != "B" || res.Changes[0].Spec != "b" {
+		t.Fatalf("changes = %+v, want only B (b)", res.Changes)
 	}
 	if got := strings.Join(res.Changes[0].Verdicts, ","); got != "failed,passed,failed" {
 		t.Errorf("b's verdicts = %s", got)
@@ -41,7 +41,7 @@ func TestJudgeFindsAStateThatChangedAndNothingElse(t *testing.T) {
 }
 
 func TestJudgeCountsTheSameFailureForAnotherReasonAsAChange(t *testing.T) {
-	table := verdict.Table{Rows: []verdict.Row{{Spec: "b", Verdict: verdict.Fail, Reason: "no ztunnel"}}}
+	table := verdict.Table{Rows: []verdict.Row{{ID: "B", Spec: "b", Verdict: verdict.Fail, Reason: "no ztunnel"}}}
 	runs := []Run{
 		run("run-1", time.Minute, "b", "failed", "no ztunnel found"),
 		run("run-2", time.Minute, "b", "failed", "timed out waiting for the API server"),

@@ -57,13 +57,13 @@ func TestTheGuardCatchesEveryFlippedRow(t *testing.T) {
 			flipped.Rows = append([]Row(nil), tab.Rows...)
 			switch r.Verdict {
 			case Fail, Skip:
-				flipped.Rows[i] = Row{Spec: r.Spec, Verdict: Pass}
+				flipped.Rows[i] = Row{ID: r.ID, Spec: r.Spec, Verdict: Pass}
 			case Pass:
-				flipped.Rows[i] = Row{Spec: r.Spec, Verdict: Fail, Reason: "a reason no run gave"}
+				flipped.Rows[i] = Row{ID: r.ID, Spec: r.Spec, Verdict: Fail, Reason: "a reason no run gave"}
 			}
 			ms := Compare(flipped, outcomes, false)
-			if len(ms) != 1 || ms[0].Spec != r.Spec {
-				t.Errorf("%s: the row %q flipped from %s: %d mismatches %v, want exactly that row", rr.table, r.Spec, r.Verdict, len(ms), ms)
+			if len(ms) != 1 || ms[0].ID != r.ID {
+				t.Errorf("%s: the row %s flipped from %s: %d mismatches %v, want exactly that row", rr.table, r.ID, r.Verdict, len(ms), ms)
 			}
 		}
 	}

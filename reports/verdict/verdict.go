@@ -14,6 +14,8 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
 
 // Expected verdicts.
@@ -23,9 +25,10 @@ const (
 	Skip = "skip" // a gated check: must be skipped, with Reason in its message
 )
 
-// Row is one spec's expected verdict.
+// Row is one spec's expected verdict, keyed by the spec's catalogue ID.
 type Row struct {
-	Spec    string `json:"spec"`             // full spec text: containers and leaf, space-joined
+	ID      string `json:"id"`               // the conformance test's stable ID (suites/catalogue): the key
+	Spec    string `json:"spec"`             // full spec text, for people: not compared (a reworded spec keeps its row)
 	Verdict string `json:"verdict"`          // pass | fail | skip
 	Reason  string `json:"reason,omitempty"` // substring of the failure or skip message
 	Why     string `json:"why,omitempty"`    // what the row proves, for readers of the table
@@ -55,25 +58,48 @@ func ParseTable(b []byte) (Table, error) {
 	seen := map[string]bool{}
 	for i, r := range t.Rows {
 		switch {
-		case r.Spec == "":
-			return t, fmt.Errorf("verdict table row %d: no spec", i+1)
-		case seen[r.Spec]:
-			return t, fmt.Errorf("verdict table: spec %q listed twice", r.Spec)
+		case r.ID == "":
+			return t, fmt.Errorf("verdict table row %d (%q): no id (the spec's catalogue ID, suites/catalogue)", i+1, r.Spec)
+		case seen[r.ID]:
+			return t, fmt.Errorf("verdict table: %s listed twice", r.ID)
 		case r.Verdict != Pass && r.Verdict != Fail && r.Verdict != Skip:
 			return t, fmt.Errorf("verdict table, %q: verdict %q, want pass, fail or skip", r.Spec, r.Verdict)
 		case r.Verdict != Pass && r.Reason == "":
 			return t, fmt.Errorf("verdict table, %q: a %s row needs the reason it must %s with", r.Spec, r.Verdict, r.Verdict)
 		}
-		seen[r.Spec] = true
+		seen[r.ID] = true
 	}
 	return t, nil
 }
 
 // Outcome is what one spec did, read from a Ginkgo report.
 type Outcome struct {
+	// ID is the spec's catalogue ID, from its id: label ("" in a report
+	// from before the catalogue).
+	ID      string
 	Spec    string
 	State   string // passed, failed, skipped, timedout, panicked, …
 	Message string
+	// Labels are the spec's labels, containers' included (not recorded).
+	Labels []string `json:"-"`
+}
+
+// Key is what an outcome is matched by: its ID, or its text without one.
+func (o Outcome) Key() string {
+	if o.ID != "" {
+		return o.ID
+	}
+	return o.Spec
+}
+
+// idOf returns the ID an id: label carries.
+func idOf(labels []string) string {
+	for _, l := range labels {
+		if id, ok := strings.CutPrefix(l, runinfo.IDPrefix); ok {
+			return id
+		}
+	}
+	return ""
 }
 
 // ReadReport reads the It specs of a Ginkgo JSON report (--json-report).
@@ -101,7 +127,8 @@ func ReadReportTimed(path string) ([]Outcome, time.Duration, error) {
 			if sr.LeafNodeType != types.NodeTypeIt {
 				continue
 			}
-			out = append(out, Outcome{Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage()})
+			labels := sr.Labels()
+			out = append(out, Outcome{ID: idOf(labels), Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage(), Labels: labels})
 		}
 	}
 	return out, wall, nil
@@ -109,12 +136,18 @@ func ReadReportTimed(path string) ([]Outcome, time.Duration, error) {
 
 // Mismatch is one difference between the table and the report.
 type Mismatch struct {
-	Spec   string
+	ID     string // the spec's catalogue ID ("" when it has none)
+	Spec   string // its text
 	Kind   string // FALSE PASS, unexpected failure, wrong reason, missing, unlisted, …
 	Detail string
 }
 
-func (m Mismatch) String() string { return fmt.Sprintf("%s: %s\n    %s", m.Kind, m.Spec, m.Detail) }
+func (m Mismatch) String() string {
+	if m.ID != "" {
+		return fmt.Sprintf("%s: %s (%s)\n    %s", m.Kind, m.ID, m.Spec, m.Detail)
+	}
+	return fmt.Sprintf("%s: %s\n    %s", m.Kind, m.Spec, m.Detail)
+}
 
 // Compare judges outcomes against the table. Every row must have run and
 // every spec that ran must have a row (new specs add their row). Specs
@@ -124,14 +157,18 @@ func Compare(t Table, outcomes []Outcome, filtered bool) []Mismatch {
 	var ms []Mismatch
 	rows := map[string]Row{}
 	for _, r := range t.Rows {
-		rows[r.Spec] = r
+		rows[r.ID] = r
 	}
 	ran := map[string]bool{}
 	for _, o := range outcomes {
-		ran[o.Spec] = true
-		r, ok := rows[o.Spec]
+		ran[o.Key()] = true
+		r, ok := rows[o.Key()]
 		if !ok {
-			ms = append(ms, Mismatch{o.Spec, "unlisted", fmt.Sprintf("the spec %s but has no row in the verdict table: add one", o.State)})
+			detail := fmt.Sprintf("the spec %s but has no row in the verdict table: add one", o.State)
+			if o.ID == "" {
+				detail = fmt.Sprintf("the spec %s but carries no catalogue ID (a report from before the catalogue?)", o.State)
+			}
+			ms = append(ms, Mismatch{o.ID, o.Spec, "unlisted", detail})
 			continue
 		}
 		if m, bad := judge(r, o); bad {
@@ -140,12 +177,37 @@ func Compare(t Table, outcomes []Outcome, filtered bool) []Mismatch {
 	}
 	if !filtered {
 		for _, r := range t.Rows {
-			if !ran[r.Spec] {
-				ms = append(ms, Mismatch{r.Spec, "missing", "the table expects this spec but the report does not have it (renamed or removed?)"})
+			if !ran[r.ID] {
+				ms = append(ms, Mismatch{r.ID, r.Spec, "missing", "the table expects this test but the report does not have it (removed from the catalogue?)"})
 			}
 		}
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Spec < ms[j].Spec })
+	sortMismatches(ms)
+	return ms
+}
+
+func sortMismatches(ms []Mismatch) {
+	sort.Slice(ms, func(i, j int) bool {
+		if ms[i].ID != ms[j].ID {
+			return ms[i].ID < ms[j].ID
+		}
+		return ms[i].Spec < ms[j].Spec
+	})
+}
+
+// Retitled lists the rows whose text differs from the spec's text in the
+// report (matched by ID): not a mismatch, a row to refresh for readers.
+func Retitled(t Table, outcomes []Outcome) []Mismatch {
+	text := map[string]string{}
+	for _, o := range outcomes {
+		text[o.Key()] = o.Spec
+	}
+	var ms []Mismatch
+	for _, r := range t.Rows {
+		if now, ok := text[r.ID]; ok && now != r.Spec {
+			ms = append(ms, Mismatch{r.ID, r.Spec, "retitled", fmt.Sprintf("the spec now reads %q", now)})
+		}
+	}
 	return ms
 }
 
@@ -168,22 +230,22 @@ func judge(r Row, o Outcome) (Mismatch, bool) {
 	case Fail:
 		switch {
 		case o.State == "passed":
-			return Mismatch{o.Spec, "FALSE PASS", fmt.Sprintf("a mesh assertion passed where it must fail with %q", r.Reason)}, true
+			return Mismatch{o.ID, o.Spec, "FALSE PASS", fmt.Sprintf("a mesh assertion passed where it must fail with %q", r.Reason)}, true
 		case o.State != "failed" && o.State != "timedout":
-			return Mismatch{o.Spec, "unexpected state", fmt.Sprintf("want failed with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
+			return Mismatch{o.ID, o.Spec, "unexpected state", fmt.Sprintf("want failed with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
 		case !strings.Contains(msg, r.Reason):
-			return Mismatch{o.Spec, "wrong reason", fmt.Sprintf("failed, but not with %q: %s", r.Reason, firstLine(msg))}, true
+			return Mismatch{o.ID, o.Spec, "wrong reason", fmt.Sprintf("failed, but not with %q: %s", r.Reason, firstLine(msg))}, true
 		}
 	case Pass:
 		if o.State != "passed" {
-			return Mismatch{o.Spec, "control did not pass", fmt.Sprintf("%s: %s", o.State, firstLine(msg))}, true
+			return Mismatch{o.ID, o.Spec, "control did not pass", fmt.Sprintf("%s: %s", o.State, firstLine(msg))}, true
 		}
 	case Skip:
 		switch {
 		case o.State != "skipped":
-			return Mismatch{o.Spec, "not skipped", fmt.Sprintf("want skipped with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
+			return Mismatch{o.ID, o.Spec, "not skipped", fmt.Sprintf("want skipped with %q, got %s: %s", r.Reason, o.State, firstLine(msg))}, true
 		case !strings.Contains(msg, r.Reason):
-			return Mismatch{o.Spec, "wrong skip reason", fmt.Sprintf("skipped, but not with %q: %s", r.Reason, firstLine(msg))}, true
+			return Mismatch{o.ID, o.Spec, "wrong skip reason", fmt.Sprintf("skipped, but not with %q: %s", r.Reason, firstLine(msg))}, true
 		}
 	}
 	return Mismatch{}, false
@@ -203,24 +265,24 @@ func firstLine(s string) string {
 func Summary(t Table, outcomes []Outcome, ms []Mismatch) string {
 	bad := map[string]Mismatch{}
 	for _, m := range ms {
-		bad[m.Spec] = m
+		bad[m.ID] = m
 	}
 	state := map[string]string{}
 	for _, o := range outcomes {
-		state[o.Spec] = o.State
+		state[o.Key()] = o.State
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Verdicts for %s: %d rows, %d mismatches\n", t.Environment, len(t.Rows), len(ms))
 	for _, r := range t.Rows {
 		mark := "ok  "
-		if _, isBad := bad[r.Spec]; isBad {
+		if _, isBad := bad[r.ID]; isBad {
 			mark = "FAIL"
 		}
-		got := state[r.Spec]
+		got := state[r.ID]
 		if got == "" {
 			got = "not run"
 		}
-		fmt.Fprintf(&b, "  %s expect %-4s got %-8s %s\n", mark, r.Verdict, got, r.Spec)
+		fmt.Fprintf(&b, "  %s expect %-4s got %-8s %s %s\n", mark, r.Verdict, got, r.ID, r.Spec)
 	}
 	for _, m := range ms {
 		b.WriteString("  " + m.String() + "\n")
@@ -235,25 +297,25 @@ func Same(a, b []Outcome) []Mismatch {
 	var ms []Mismatch
 	in := map[string]Outcome{}
 	for _, o := range b {
-		in[o.Spec] = o
+		in[o.Key()] = o
 	}
 	seen := map[string]bool{}
 	for _, o := range a {
-		seen[o.Spec] = true
-		other, ok := in[o.Spec]
+		seen[o.Key()] = true
+		other, ok := in[o.Key()]
 		switch {
 		case !ok:
-			ms = append(ms, Mismatch{o.Spec, "only in the first run", "it " + o.State + " there"})
+			ms = append(ms, Mismatch{o.ID, o.Spec, "only in the first run", "it " + o.State + " there"})
 		case other.State != o.State:
-			ms = append(ms, Mismatch{o.Spec, "verdict changed", fmt.Sprintf("%s, then %s: %s", o.State, other.State, firstLine(strings.TrimSpace(other.Message+" "+o.Message)))})
+			ms = append(ms, Mismatch{o.ID, o.Spec, "verdict changed", fmt.Sprintf("%s, then %s: %s", o.State, other.State, firstLine(strings.TrimSpace(other.Message+" "+o.Message)))})
 		}
 	}
 	for _, o := range b {
-		if !seen[o.Spec] {
-			ms = append(ms, Mismatch{o.Spec, "only in the second run", "it " + o.State + " there"})
+		if !seen[o.Key()] {
+			ms = append(ms, Mismatch{o.ID, o.Spec, "only in the second run", "it " + o.State + " there"})
 		}
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Spec < ms[j].Spec })
+	sortMismatches(ms)
 	return ms
 }
 
@@ -271,6 +333,7 @@ type Recorded struct {
 
 // RecordedResult is one Outcome as Recorded keeps it.
 type RecordedResult struct {
+	ID      string `json:"id,omitempty"`
 	Spec    string `json:"spec"`
 	State   string `json:"state"`
 	Message string `json:"message,omitempty"`
@@ -293,9 +356,11 @@ func Record(table, source, reportDir string, outcomes []Outcome) Recorded {
 		if len(msg) > MaxRecordedMessage {
 			msg = strings.ToValidUTF8(msg[:MaxRecordedMessage], "")
 		}
-		r.Outcomes = append(r.Outcomes, RecordedResult{Spec: o.Spec, State: o.State, Message: msg})
+		r.Outcomes = append(r.Outcomes, RecordedResult{ID: o.ID, Spec: o.Spec, State: o.State, Message: msg})
 	}
-	sort.Slice(r.Outcomes, func(i, j int) bool { return r.Outcomes[i].Spec < r.Outcomes[j].Spec })
+	sort.Slice(r.Outcomes, func(i, j int) bool {
+		return r.Outcomes[i].ID+"\x00"+r.Outcomes[i].Spec < r.Outcomes[j].ID+"\x00"+r.Outcomes[j].Spec
+	})
 	return r
 }
 
@@ -323,7 +388,7 @@ func ReadRecorded(path string) (Recorded, []Outcome, error) {
 	}
 	out := make([]Outcome, len(r.Outcomes))
 	for i, o := range r.Outcomes {
-		out[i] = Outcome(o)
+		out[i] = Outcome{ID: o.ID, Spec: o.Spec, State: o.State, Message: o.Message}
 	}
 	return r, out, nil
 }

@@ -13,12 +13,15 @@ import (
 const table = `
 environment: null mesh
 rows:
-  - spec: "Phase 1 istiod is ready"
+  - id: INSTALL-ISTIOD
+    spec: "Phase 1 istiod is ready"
     verdict: fail
     reason: "no istiod"
-  - spec: "Phase 2 the client reaches the server"
+  - id: ENROLL-TRAFFIC
+    spec: "Phase 2 the client reaches the server"
     verdict: pass
-  - spec: "L4 failed-connections metric"
+  - id: L4-METRIC
+    spec: "L4 failed-connections metric"
     verdict: skip
     reason: "only from Istio 1.29"
 `
@@ -33,9 +36,9 @@ func mustTable(t *testing.T) Table {
 }
 
 var good = []Outcome{
-	{Spec: "Phase 1 istiod is ready", State: "failed", Message: "no istiod: Deployment istio-system/istiod not found"},
-	{Spec: "Phase 2 the client reaches the server", State: "passed"},
-	{Spec: "L4 failed-connections metric", State: "skipped", Message: "gated: only from Istio 1.29"},
+	{ID: "INSTALL-ISTIOD", Spec: "Phase 1 istiod is ready", State: "failed", Message: "no istiod: Deployment istio-system/istiod not found"},
+	{ID: "ENROLL-TRAFFIC", Spec: "Phase 2 the client reaches the server", State: "passed"},
+	{ID: "L4-METRIC", Spec: "L4 failed-connections metric", State: "skipped", Message: "gated: only from Istio 1.29"},
 }
 
 func TestCompareAgrees(t *testing.T) {
@@ -56,13 +59,14 @@ func TestCompareFlagsEveryKindOfDifference(t *testing.T) {
 		filtered bool
 		kind     string
 	}{
-		{"a mesh assertion that passes is a false pass", flip(0, Outcome{Spec: good[0].Spec, State: "passed"}), false, "FALSE PASS"},
-		{"failing for another reason", flip(0, Outcome{Spec: good[0].Spec, State: "failed", Message: "connection refused"}), false, "wrong reason"},
-		{"a panic is not an expected failure", flip(0, Outcome{Spec: good[0].Spec, State: "panicked", Message: "no istiod"}), false, "unexpected state"},
-		{"a control that fails", flip(1, Outcome{Spec: good[1].Spec, State: "failed", Message: "expected 200, got timeout"}), false, "control did not pass"},
-		{"a gated check that ran", flip(2, Outcome{Spec: good[2].Spec, State: "passed"}), false, "not skipped"},
-		{"skipped for another reason", flip(2, Outcome{Spec: good[2].Spec, State: "skipped", Message: "other"}), false, "wrong skip reason"},
-		{"a spec without a row", append(append([]Outcome(nil), good...), Outcome{Spec: "new spec", State: "passed"}), false, "unlisted"},
+		{"a mesh assertion that passes is a false pass", flip(0, Outcome{ID: good[0].ID, Spec: good[0].Spec, State: "passed"}), false, "FALSE PASS"},
+		{"failing for another reason", flip(0, Outcome{ID: good[0].ID, Spec: good[0].Spec, State: "failed", Message: "connection refused"}), false, "wrong reason"},
+		{"a panic is not an expected failure", flip(0, Outcome{ID: good[0].ID, Spec: good[0].Spec, State: "panicked", Message: "no istiod"}), false, "unexpected state"},
+		{"a control that fails", flip(1, Outcome{ID: good[1].ID, Spec: good[1].Spec, State: "failed", Message: "expected 200, got timeout"}), false, "control did not pass"},
+		{"a gated check that ran", flip(2, Outcome{ID: good[2].ID, Spec: good[2].Spec, State: "passed"}), false, "not skipped"},
+		{"skipped for another reason", flip(2, Outcome{ID: good[2].ID, Spec: good[2].Spec, State: "skipped", Message: "other"}), false, "wrong skip reason"},
+		{"a spec without a row", append(append([]Outcome(nil), good...), Outcome{ID: "NEW", Spec: "new spec", State: "passed"}), false, "unlisted"},
+		{"a spec without an ID (a report from before the catalogue)", []Outcome{good[0], {Spec: good[1].Spec, State: "passed"}, good[2]}, true, "unlisted"},
 		{"a row whose spec did not run", good[:2], false, "missing"},
 	}
 	for _, tc := range cases {
@@ -80,10 +84,11 @@ func TestCompareFlagsEveryKindOfDifference(t *testing.T) {
 
 func TestParseTableRejectsBadRows(t *testing.T) {
 	for name, y := range map[string]string{
-		"unknown verdict": "rows: [{spec: a, verdict: maybe}]",
-		"fail no reason":  "rows: [{spec: a, verdict: fail}]",
-		"duplicate":       "rows: [{spec: a, verdict: pass}, {spec: a, verdict: pass}]",
-		"unknown field":   "rows: [{spec: a, verdict: pass, extra: 1}]",
+		"unknown verdict": "rows: [{id: A, spec: a, verdict: maybe}]",
+		"fail no reason":  "rows: [{id: A, spec: a, verdict: fail}]",
+		"duplicate":       "rows: [{id: A, spec: a, verdict: pass}, {id: A, spec: b, verdict: pass}]",
+		"unknown field":   "rows: [{id: A, spec: a, verdict: pass, extra: 1}]",
+		"no id":           "rows: [{spec: a, verdict: pass}]",
 	} {
 		if _, err := ParseTable([]byte(y)); err == nil {
 			t.Errorf("%s accepted", name)
@@ -95,6 +100,7 @@ func TestReadReportTakesItSpecsFromGinkgoJSON(t *testing.T) {
 	reports := []types.Report{{SpecReports: types.SpecReports{
 		{LeafNodeType: types.NodeTypeBeforeSuite, State: types.SpecStatePassed},
 		{ContainerHierarchyTexts: []string{"Phase 1"}, LeafNodeText: "istiod is ready", LeafNodeType: types.NodeTypeIt,
+			ContainerHierarchyLabels: [][]string{{"install"}}, LeafNodeLabels: []string{"id:INSTALL-ISTIOD-READY", "claim:control-plane"},
 			State: types.SpecStateFailed, Failure: types.Failure{Message: "no istiod"}},
 	}}}
 	b, err := json.Marshal(reports)
@@ -109,7 +115,7 @@ func TestReadReportTakesItSpecsFromGinkgoJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out) != 1 || out[0].Spec != "Phase 1 istiod is ready" || out[0].State != "failed" || out[0].Message != "no istiod" {
+	if len(out) != 1 || out[0].ID != "INSTALL-ISTIOD-READY" || out[0].Spec != "Phase 1 istiod is ready" || out[0].State != "failed" || out[0].Message != "no istiod" {
 		t.Fatalf("%+v", out)
 	}
 	if _, err := ReadReport(filepath.Join(t.TempDir(), "nope")); err == nil {
@@ -119,7 +125,7 @@ func TestReadReportTakesItSpecsFromGinkgoJSON(t *testing.T) {
 
 func TestSummaryMarksMismatches(t *testing.T) {
 	tb := mustTable(t)
-	out := []Outcome{{Spec: good[0].Spec, State: "passed"}, good[1], good[2]}
+	out := []Outcome{{ID: good[0].ID, Spec: good[0].Spec, State: "passed"}, good[1], good[2]}
 	s := Summary(tb, out, Compare(tb, out, false))
 	if !strings.Contains(s, "FAIL expect fail got passed") || !strings.Contains(s, "FALSE PASS") || !strings.Contains(s, "1 mismatches") {
 		t.Fatal(s)
@@ -148,10 +154,23 @@ func TestNullMeshTableParses(t *testing.T) {
 }
 
 func TestCoverageIgnoresVerdictsButNotNames(t *testing.T) {
-	dry := []Outcome{{Spec: good[0].Spec, State: "passed"}, {Spec: good[1].Spec, State: "passed"}, {Spec: "renamed", State: "passed"}}
+	dry := []Outcome{{ID: good[0].ID, Spec: good[0].Spec, State: "passed"}, {ID: good[1].ID, Spec: good[1].Spec, State: "passed"}, {ID: "NEW", Spec: "new", State: "passed"}}
 	ms := Coverage(mustTable(t), dry)
 	if len(ms) != 2 || ms[0].Kind != "missing" || ms[1].Kind != "unlisted" {
 		t.Fatalf("%v", ms)
+	}
+}
+
+// A spec reworded keeps its row: matched by ID, only flagged for readers.
+func TestARewordedSpecKeepsItsRow(t *testing.T) {
+	reworded := append([]Outcome(nil), good...)
+	reworded[1].Spec = "Phase 2 the client still reaches the server"
+	if ms := Compare(mustTable(t), reworded, false); len(ms) != 0 {
+		t.Fatalf("a reworded spec is the same test: %v", ms)
+	}
+	rt := Retitled(mustTable(t), reworded)
+	if len(rt) != 1 || rt[0].ID != "ENROLL-TRAFFIC" || !strings.Contains(rt[0].Detail, "still reaches") {
+		t.Fatalf("retitled = %v", rt)
 	}
 }
 

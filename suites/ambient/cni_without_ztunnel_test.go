@@ -33,7 +33,7 @@ import (
 // closed. Removing the label runs RemovePodFromMesh: rules deleted,
 // annotation removed, traffic back, pods Ready again, no restart (the seed's rollback
 // promise, on the CNI side).
-var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete fails closed and rolls back", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
+var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete fails closed and rolls back", Ordered, ContinueOnFailure, func() {
 	var (
 		s, out   *scenario.Scenario
 		server   corev1.Pod
@@ -66,12 +66,12 @@ var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete 
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("control: before enrollment the server answers a client outside the mesh by its pod IP, and the client in the namespace reaches a peer", observed, claim("fail-closed"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-CONTROL", func(ctx SpecContext) {
 		expectTraffic(ctx, outside, toServer, traffic.And(traffic.OK(), traffic.ServedBy("server")))
 		expectTraffic(ctx, inMesh, toPeer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
 	})
 
-	It("labelling the namespace ambient with no ztunnel marks every pod ambient.istio.io/redirection=pending, never enabled", meshReported, claim("fail-closed"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-PENDING", func(ctx SpecContext) {
 		Expect(s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient)).To(Succeed())
 		Expect(wait.For(ctx, "ambient.istio.io/redirection=pending on every pod in "+s.Namespace, env.Config.EnrollTimeout, func(ctx context.Context) (bool, string, error) {
 			pods, err := s.Pods(ctx, "")
@@ -102,7 +102,7 @@ var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete 
 	// cni/pkg/nodeagent/meshdataplane_linux.go@release-1.31 AddPodToMesh):
 	// a pending pod's probes are redirected to 15006, where nothing listens.
 	// So an enrollment without ztunnel takes the pods out of their Services.
-	It("a pending pod fails its kubelet readiness probe (connection refused) and leaves its Service's ready endpoints", observed, claim("fail-closed"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-NOT-READY", func(ctx SpecContext) {
 		Expect(wait.For(ctx, "pod "+server.Name+" to fail its readiness probe and leave Service server's ready endpoints", env.Config.EnrollTimeout, func(ctx context.Context) (bool, string, error) {
 			var p corev1.Pod
 			if err := env.Kube.Res().Get(ctx, server.Name, s.Namespace, &p); err != nil {
@@ -124,19 +124,19 @@ var _ = Describe("istio-cni with no ztunnel: an enrollment that cannot complete 
 		})).To(Succeed())
 	})
 
-	It("traffic to a pending pod fails closed: a client outside the mesh gets no answer from it, never the server's plaintext reply", observed, claim("fail-closed"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-INBOUND-CLOSED", func(ctx SpecContext) {
 		closed := traffic.Or(traffic.Class(wire.ClassRefused), traffic.Reset(), traffic.EOF(), traffic.Timeout())
 		expectTraffic(ctx, outside, toServer, closed)
 		expectEach(ctx, outside, toServer, 5, closed)
 	})
 
-	It("traffic from a pending pod fails closed too: its connections go to ztunnel's port, where nothing listens", observed, claim("fail-closed"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-OUTBOUND-CLOSED", func(ctx SpecContext) {
 		closed := traffic.Or(traffic.Class(wire.ClassRefused), traffic.Reset(), traffic.EOF(), traffic.Timeout(), traffic.Class(wire.ClassDNS))
 		expectTraffic(ctx, inMesh, toPeer, closed)
 		expectEach(ctx, inMesh, toPeer, 5, closed)
 	})
 
-	It("removing the namespace label removes the annotation and restores traffic, with no pod restarted", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
+	spec("ENROLL-NO-ZTUNNEL-ROLLBACK", func(ctx SpecContext) {
 		Expect(s.SetDataplaneMode(ctx, "")).To(Succeed())
 		Expect(s.WaitUnenrolled(ctx, env.Config.EnrollTimeout)).To(Succeed())
 		// The rules are gone, so the kubelet's probes reach the server again.

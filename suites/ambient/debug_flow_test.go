@@ -19,7 +19,7 @@ import (
 // mesh every step passes for an enrolled namespace. The Kubernetes steps are
 // the control: they pass on any cluster, so a failing mesh step is the
 // mesh's, not the doctor's.
-var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an enrolled namespace", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an enrolled namespace", Ordered, ContinueOnFailure, func() {
 	var report doctor.Report
 	BeforeAll(func(ctx SpecContext) {
 		s := newScenario(ctx, "doctor")
@@ -36,7 +36,7 @@ var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an e
 		AddReportEntry("doctor", b.String())
 	})
 
-	It("control: the Kubernetes steps pass (the API server answers, the namespace exists and is labelled istio.io/dataplane-mode=ambient)", observed, claim("debug-flow"), func() {
+	spec("DEBUG-FLOW-KUBERNETES-STEPS", func() {
 		for _, n := range []int{0, 1} {
 			st := step(report, n)
 			Expect(st.State).To(Equal(doctor.Pass), "step %d (%s): %s", n, st.Check, strings.Join(st.Evidence, "; "))
@@ -47,7 +47,7 @@ var _ = Describe("Debug flow: the seed's six checks (ambient-e2e doctor) on an e
 	// enrolled and has pods, so identity (2), interception (3), policies (5)
 	// and the CNI (6) apply and must pass; it uses no waypoint, so the
 	// waypoint step (4) is not applicable, and must say that is why.
-	It("every step of the seed's debug flow passes: identity, ztunnel interception, waypoint, policies, CNI", meshReported, claim("debug-flow"), func() {
+	spec("DEBUG-FLOW-MESH-STEPS", func() {
 		var failed []string
 		for _, st := range report.Steps {
 			evidence := strings.Join(st.Evidence, "; ")

@@ -44,7 +44,7 @@ import (
 // budget specs that read them fail with that reason instead of judging nothing.
 var errTrialsDidNotRun = errors.New("the interleaved-trials spec did not run")
 
-var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the same pods", Label(labelPerf), Serial, Ordered, ContinueOnFailure, func() {
+var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the same pods", Serial, Ordered, ContinueOnFailure, func() {
 	const waypointName = "waypoint"
 	var (
 		s        *scenario.Scenario
@@ -84,7 +84,7 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		arms = perfArms(s, client, waypointName)
 	})
 
-	It("control: with no mesh (not enrolled: no redirection annotation, no X-Request-Id) the HTTP load runs and is measured in 10 µs buckets", observed, claim("latency"), func(ctx SpecContext) {
+	spec("PERF-CONTROL-NO-MESH-LOAD", func(ctx SpecContext) {
 		Expect(armsByName(perf.ArmNone).Enter(ctx)).To(Succeed())
 		t, err := rig.Trial(ctx, perf.ArmNone, perf.KindHTTP, false)
 		Expect(err).NotTo(HaveOccurred())
@@ -95,7 +95,7 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 			t.Count, t.Percentiles["p50"], t.Percentiles["p90"], t.Percentiles["p99"], t.BucketMs))
 	})
 
-	It("control: CPU and memory of the probe pods are read from the kubelets' cAdvisor endpoints through the API server", observed, claim("resources"), func(ctx SpecContext) {
+	spec("PERF-CONTROL-RESOURCES-READ", func(ctx SpecContext) {
 		res := perfrig.Resources{Cluster: env.Kube, Nodes: nodes, Readers: func(context.Context) (resources.Selector, error) {
 			return resources.Pods(s.Namespace), nil
 		}}
@@ -118,18 +118,18 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		}
 	})
 
-	It("L4 mode is proven on the same pods: the redirection annotation on both, no X-Request-Id at the server", meshReported, claim("latency"), func(ctx SpecContext) {
+	spec("PERF-L4-MODE-PROVEN", func(ctx SpecContext) {
 		proven[perf.ArmL4] = armsByName(perf.ArmL4).Enter(ctx)
 		Expect(proven[perf.ArmL4]).To(Succeed())
 	})
 
-	It("waypoint mode is proven on the same pods: X-Request-Id at the server", observed, claim("latency"), func(ctx SpecContext) {
+	spec("PERF-WAYPOINT-MODE-PROVEN", func(ctx SpecContext) {
 		Expect(proven[perf.ArmL4]).To(Succeed(), "cannot prove the waypoint mode: L4 mode not proven")
 		proven[perf.ArmWaypoint] = armsByName(perf.ArmWaypoint).Enter(ctx)
 		Expect(proven[perf.ArmWaypoint]).To(Succeed())
 	})
 
-	It("interleaved trials of none, none (A/A), L4 and waypoint: per-trial percentiles, shifts over none with 95% intervals, the noise floor", observed, claim("latency"), func(ctx SpecContext) {
+	spec("PERF-INTERLEAVED-TRIALS", func(ctx SpecContext) {
 		if proven[perf.ArmL4] != nil {
 			measured = fmt.Errorf("%s mode not proven: %w", perf.ArmL4, proven[perf.ArmL4])
 		}
@@ -207,11 +207,11 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		Expect(bad).To(BeEmpty(), "%s budgets of profile %s", what, sel.ProfileName)
 	}
 
-	It("L4 adds at most its latency budget (the 95% interval's upper bound within it; the seed: <1 ms)", observed, claim("latency-budget"), func(ctx SpecContext) {
+	spec("PERF-L4-LATENCY-BUDGET", func(ctx SpecContext) {
 		expectWithin(judged(ctx, budget.ModeL4, perf.QuantityLatency), "L4 latency")
 	})
 
-	It("the waypoint adds at most its latency budget (the seed: 2-5 ms)", observed, claim("latency-budget"), func(ctx SpecContext) {
+	spec("PERF-WAYPOINT-LATENCY-BUDGET", func(ctx SpecContext) {
 		expectWithin(judged(ctx, budget.ModeWaypoint, perf.QuantityLatency), "waypoint latency")
 	})
 
@@ -219,7 +219,7 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 	// figure to hold it to, so this spec supports no claim (its numbers are
 	// in the report and in ambient-e2e perf-table); it fails only when the
 	// procedure did not measure them.
-	It("TCP round trips on one connection (TCP_RR) and connection set-up (TCP_CRR): L4's added latency, with its interval", observed, func() {
+	spec("PERF-L4-TCP-RR-CRR", func() {
 		Expect(measured).To(Succeed(), "cannot report: the procedure did not measure (%v)", measured)
 		for _, kind := range []string{perf.KindTCPRR, perf.KindTCPCRR} {
 			sh, ok := analysis.Shift(perf.ArmL4, kind, "p50")
@@ -228,12 +228,12 @@ var _ = Describe("Latency and resource budgets: no mesh, L4 and waypoint on the 
 		}
 	})
 
-	It("ztunnel's CPU per 1000 rps and memory stay within budget (the seed: ~0.1 CPU, ~50 MB)", observed, claim("resource-budget"), func(ctx SpecContext) {
+	spec("PERF-ZTUNNEL-RESOURCE-BUDGET", func(ctx SpecContext) {
 		js := judged(ctx, budget.ModeL4, perf.QuantityCPU)
 		expectWithin(append(js, judged(ctx, budget.ModeL4, perf.QuantityMemory)...), "ztunnel resource")
 	})
 
-	It("the waypoint's CPU per 1000 rps and memory stay within budget (the seed: ~0.2 CPU, ~100 MB)", observed, claim("resource-budget"), func(ctx SpecContext) {
+	spec("PERF-WAYPOINT-RESOURCE-BUDGET", func(ctx SpecContext) {
 		js := judged(ctx, budget.ModeWaypoint, perf.QuantityCPU)
 		expectWithin(append(js, judged(ctx, budget.ModeWaypoint, perf.QuantityMemory)...), "waypoint resource")
 	})

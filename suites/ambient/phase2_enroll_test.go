@@ -19,7 +19,7 @@ import (
 // The seed checks pod labels; what proves enrollment is istio-cni's
 // ambient.istio.io/redirection=enabled annotation (facts §2.3), reached
 // without restarting any pod.
-var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 2: enable ambient for one namespace", Ordered, ContinueOnFailure, func() {
 	var (
 		s      *scenario.Scenario
 		before map[string]ambient.PodState
@@ -41,16 +41,16 @@ var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	It("the client reaches the server before enrollment", observed, claim("traffic"), func(ctx SpecContext) {
+	spec("ENROLL-TRAFFIC-BEFORE", func(ctx SpecContext) {
 		expectTraffic(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, traffic.And(traffic.OK(), traffic.ServedBy("echo-server")))
 	})
 
-	It("labelling the namespace istio.io/dataplane-mode=ambient enrolls every pod within ENROLL_TIMEOUT", meshReported, claim("enrollment"), func(ctx SpecContext) {
+	spec("ENROLL-NAMESPACE-LABEL", func(ctx SpecContext) {
 		Expect(s.SetDataplaneMode(ctx, ambient.DataplaneModeAmbient)).To(Succeed())
 		Expect(s.WaitEnrolled(ctx, notOptedOut, env.Config.EnrollTimeout)).To(Succeed())
 	})
 
-	It("a pod labelled istio.io/dataplane-mode=none is not enrolled", meshReported, claim("enrollment"), func(ctx SpecContext) {
+	spec("ENROLL-POD-OPT-OUT", func(ctx SpecContext) {
 		pods, err := s.Pods(ctx, "")
 		Expect(err).NotTo(HaveOccurred())
 		var enrolledSiblings, optedOut []corev1.Pod
@@ -71,13 +71,13 @@ var _ = Describe("Phase 2: enable ambient for one namespace", Label(labelEnroll)
 		}
 	})
 
-	It("no pod restarted", observed, claim("no-restart"), func(ctx SpecContext) {
+	spec("ENROLL-NO-RESTART", func(ctx SpecContext) {
 		after, err := s.Snapshot(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ambient.Restarted(before, after)).To(BeEmpty())
 	})
 
-	It("the client still reaches the server after enrollment", observed, claim("traffic"), func(ctx SpecContext) {
+	spec("ENROLL-TRAFFIC-AFTER", func(ctx SpecContext) {
 		expectTraffic(ctx, client, traffic.Request{URL: s.HTTP("echo-server", "/")}, traffic.And(traffic.OK(), traffic.ServedBy("echo-server")))
 	})
 })

@@ -18,7 +18,7 @@ import (
 // NetworkPolicy, allow identities with an AuthorizationPolicy. Ambient also
 // needs HBONE (15008), DNS and the kubelet's probes from 169.254.7.127
 // allowed (istio.io docs/ambient/usage/networkpolicy).
-var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPolicy (defense in depth)", Label(labelL4), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPolicy (defense in depth)", Ordered, ContinueOnFailure, func() {
 	var (
 		w        *l4World
 		enforced error // nil once the control proved the CNI enforces NetworkPolicy
@@ -38,14 +38,14 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 		}
 	}
 
-	It("control: the cluster's CNI enforces NetworkPolicy on a pair outside the mesh", observed, claim("networkpolicy"), func(ctx SpecContext) {
+	spec("L4-NETPOL-CNI-CONTROL", func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["outside"], peer, traffic.And(traffic.OK(), traffic.ServedBy("peer")))
 		Expect(w.outside.Apply(ctx, fixtures.NetpolDefaultDeny)).To(Succeed())
 		_, enforced = w.clients["outside"].Until(ctx, peer, traffic.Timeout(), env.Config.PolicyTimeout)
 		requireEnforcement()
 	})
 
-	It("with default-deny, the ambient allows and allow-frontend-to-backend, the allowed identity gets 200", observed, claim("networkpolicy"), func(ctx SpecContext) {
+	spec("L4-NETPOL-ALLOWED-IDENTITY", func(ctx SpecContext) {
 		requireEnforcement()
 		for _, p := range []string{fixtures.NetpolDefaultDeny, fixtures.NetpolAmbientAllows, fixtures.AllowFrontendToBackend} {
 			Expect(w.mesh.Apply(ctx, p)).To(Succeed())
@@ -55,14 +55,14 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("a disallowed identity is refused by the AuthorizationPolicy (a reset or EOF, and the backend's ztunnel logs why), not dropped by a NetworkPolicy", meshReported, observed, claim("networkpolicy"), func(ctx SpecContext) {
+	spec("L4-NETPOL-DISALLOWED-REFUSED-BY-AUTHZ", func(ctx SpecContext) {
 		requireEnforcement()
 		since := time.Now()
 		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused())
 		expectRefusedByPolicy(ctx, w.clients["other"], w.pod(ctx, "backend"), evidence.ReasonNotAllowed, since, 1)
 	})
 
-	It("a flow no NetworkPolicy allows times out (a drop, not a reset)", observed, claim("networkpolicy"), func(ctx SpecContext) {
+	spec("L4-NETPOL-UNALLOWED-FLOW-DROPPED", func(ctx SpecContext) {
 		requireEnforcement()
 		// A CNI that also blocks the kubelet's probes leaves peer NotReady,
 		// and a client then sees a refusal for want of an endpoint, not the

@@ -22,6 +22,7 @@ import (
 type expectation struct {
 	Source string // frontend | other | outside (not in the mesh)
 	Want   string // "200" or "refused"
+	ID     string // the row's conformance test (suites/catalogue)
 }
 
 func (e expectation) check() traffic.Check {
@@ -55,14 +56,26 @@ var l4PolicyCases = []struct {
 	Rows   []expectation
 }{
 	{fixtures.AllowFrontendToBackend, "the seed's allow-frontend-to-backend, applied verbatim", noAllowMatched,
-		[]expectation{{"other", "refused"}, {"outside", "refused"}, {"frontend", "200"}}},
+		[]expectation{
+			{"other", "refused", "L4-AUTHZ-ALLOW-FRONTEND-OTHER-REFUSED"},
+			{"outside", "refused", "L4-AUTHZ-ALLOW-FRONTEND-OUTSIDE-REFUSED"},
+			{"frontend", "200", "L4-AUTHZ-ALLOW-FRONTEND-FRONTEND-OK"},
+		}},
 	{fixtures.DenyOtherToBackend, "an explicit DENY of the identity other", deniedBy(fixtures.DenyOtherToBackend),
-		[]expectation{{"other", "refused"}, {"frontend", "200"}, {"outside", "200"}}},
+		[]expectation{
+			{"other", "refused", "L4-AUTHZ-DENY-OTHER-OTHER-REFUSED"},
+			{"frontend", "200", "L4-AUTHZ-DENY-OTHER-FRONTEND-OK"},
+			{"outside", "200", "L4-AUTHZ-DENY-OTHER-OUTSIDE-OK"},
+		}},
 	{fixtures.AllowInternal, "the seed's namespace-scoped allow-internal (source.namespaces)", noAllowMatched,
-		[]expectation{{"outside", "refused"}, {"frontend", "200"}, {"other", "200"}}},
+		[]expectation{
+			{"outside", "refused", "L4-AUTHZ-ALLOW-NAMESPACE-OUTSIDE-REFUSED"},
+			{"frontend", "200", "L4-AUTHZ-ALLOW-NAMESPACE-FRONTEND-OK"},
+			{"other", "200", "L4-AUTHZ-ALLOW-NAMESPACE-OTHER-OK"},
+		}},
 }
 
-var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by ztunnel", Label(labelL4), func() {
+var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by ztunnel", func() {
 	for _, pc := range l4PolicyCases {
 		Describe(pc.About, Ordered, ContinueOnFailure, func() {
 			var w *l4World
@@ -72,12 +85,12 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 			})
 			for _, row := range pc.Rows {
 				if row.Want == "200" {
-					It(fmt.Sprintf("%s → backend gets 200, each request on a new connection", row.Source), observed, claim("l4-policy"), func(ctx SpecContext) {
+					spec(row.ID, func(ctx SpecContext) {
 						expectEach(ctx, w.clients[row.Source], w.backend(), 5, row.check())
 					})
 					continue
 				}
-				It(fmt.Sprintf("%s → backend is refused (a reset or EOF; the backend's ztunnel logs the policy's reason), each request on a new connection", row.Source), meshReported, observed, claim("l4-policy"), func(ctx SpecContext) {
+				spec(row.ID, func(ctx SpecContext) {
 					client := w.clients[row.Source]
 					since := time.Now()
 					expectTraffic(ctx, client, w.backend(), row.check())
@@ -94,15 +107,15 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 
 // Seed: PeerAuthentication is not in the article, but "mTLS by default"
 // only means plaintext is refused under STRICT (facts §4.4, §5.4).
-var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", Label(labelL4), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", Ordered, ContinueOnFailure, func() {
 	var w *l4World
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "strict") })
 
-	It("control: without a PeerAuthentication (PERMISSIVE) a client outside the mesh gets 200", observed, claim("strict-mtls"), func(ctx SpecContext) {
+	spec("L4-STRICT-CONTROL-PERMISSIVE", func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["outside"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 
-	It("with PeerAuthentication STRICT a client outside the mesh is refused on every new connection (a reset or EOF; the backend's ztunnel logs istiod's static strict DENY)", meshReported, observed, claim("strict-mtls"), func(ctx SpecContext) {
+	spec("L4-STRICT-REFUSES-PLAINTEXT", func(ctx SpecContext) {
 		Expect(w.mesh.Apply(ctx, fixtures.PeerAuthStrict)).To(Succeed())
 		outside, refused := w.clients["outside"], traffic.ZtunnelRefused()
 		since := time.Now()
@@ -118,7 +131,7 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 			evidence.ReasonExplicitlyDeniedPrefix+env.Shared.Mesh.Namespace+"/istio_converted_static_strict", since, n)
 	})
 
-	It("with PeerAuthentication STRICT a client in the mesh gets 200", observed, claim("strict-mtls"), func(ctx SpecContext) {
+	spec("L4-STRICT-MESH-CLIENT-OK", func(ctx SpecContext) {
 		expectTraffic(ctx, w.clients["frontend"], w.backend(), traffic.And(traffic.OK(), traffic.ServedBy("backend")))
 	})
 })
@@ -144,16 +157,16 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", La
 // and a new selector-bound DENY, the seed's form, leaves it open until it
 // ends: seen with a real ztunnel (release-1.31) on the self-test's ztunnel
 // mesh, 2026-12-07, reports/ztunnel-mesh.yaml.
-var _ = Describe("Policy and security basics: a policy change and connections already open", Label(labelL4), func() {
-	for _, tc := range []struct{ scope, policy, prefix string }{
-		{"bound to the backend with a selector (the seed's form)", fixtures.DenyOtherToBackend, "openconn"},
-		{"for the whole namespace (no selector)", fixtures.DenyOtherInNamespace, "openconn-ns"},
+var _ = Describe("Policy and security basics: a policy change and connections already open", func() {
+	for _, tc := range []struct{ scope, policy, prefix, id string }{
+		{"bound to the backend with a selector (the seed's form)", fixtures.DenyOtherToBackend, "openconn", "L4-AUTHZ-CLOSES-OPEN-SELECTOR"},
+		{"for the whole namespace (no selector)", fixtures.DenyOtherInNamespace, "openconn-ns", "L4-AUTHZ-CLOSES-OPEN-NAMESPACE"},
 	} {
 		Describe("a new DENY "+tc.scope, Ordered, func() {
 			var w *l4World
 			BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, tc.prefix) })
 
-			It("closes an open connection it no longer allows (the backend's ztunnel logs the close), an allowed one stays open, and the time to close is reported", meshReported, observed, claim("l4-policy"), func(ctx SpecContext) {
+			spec(tc.id, func(ctx SpecContext) {
 				// Without enrollment no ztunnel carries these connections, so no
 				// policy could close them: holding them to the bound proves nothing.
 				Expect(w.enrolled).NotTo(HaveOccurred(), "precondition: the namespace never enrolled, so no ztunnel holds the connections a DENY could close")
@@ -222,8 +235,8 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 
 // Version-gated: istio_tcp_connections_failed_total exists from Istio 1.29
 // (facts §5.2). Older releases report this spec as skipped, with the reason.
-var _ = Describe("Policy and security basics: denied connections are counted", Label(labelL4), Ordered, func() {
-	It("a connection denied by ztunnel increments istio_tcp_connections_failed_total at the destination", meshReported, claim("l4-policy"), func(ctx SpecContext) {
+var _ = Describe("Policy and security basics: denied connections are counted", Ordered, func() {
+	spec("L4-AUTHZ-DENIED-METRIC", func(ctx SpecContext) {
 		if on, err := env.Release.Feature(versions.FeatureTCPConnectionsFailedMetric); err != nil || !on {
 			Skip(fmt.Sprintf("istio_tcp_connections_failed_total exists only from Istio 1.29; this run expects %s (gate %s)", env.Release.Istio, versions.FeatureTCPConnectionsFailedMetric))
 		}

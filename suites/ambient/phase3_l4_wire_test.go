@@ -19,7 +19,7 @@ import (
 // packet, and TLS records must cross on 15008. The same sniffer, in the same
 // run, must see another canary between two pods outside the mesh, or the
 // verdict is "sniffer blind", never a pass (cilium's sniffer sanity mode).
-var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(labelL4), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Ordered, ContinueOnFailure, func() {
 	var (
 		sum         wire.SniffSummary
 		sumErr      error
@@ -54,13 +54,13 @@ var _ = Describe("Phase 3: verify L4 security — mTLS on the wire", Label(label
 		sum, sumErr = capture(ctx, nodes[0], []*flow{mesh, plain}, 5)
 	})
 
-	It("sanity: the sniffer sees the plaintext canary between two pods outside the mesh", observed, claim("sniffer-sanity"), func() {
+	spec("L4-WIRE-SNIFFER-CONTROL", func() {
 		Expect(sumErr).NotTo(HaveOccurred())
 		v := sniffverdict.AssertPlaintextVisible(sniffverdict.Between(sum, plain.ips...))
 		Expect(v.State).To(Equal(sniffverdict.Pass), "sniffer blind: %s", v.Reason)
 	})
 
-	It("no canary crosses the wire in plaintext between mesh pods, and TLS records cross on port 15008", observed, claim("mtls"), func() {
+	spec("L4-WIRE-NO-PLAINTEXT", func() {
 		Expect(sumErr).NotTo(HaveOccurred())
 		expectEncryptedWithControl(sum, mesh, plain)
 		AddReportEntry("TLS records on 15008", sum.TLSRecordsByPort)

@@ -29,7 +29,7 @@ import (
 
 // l7Row is one request of an L7 table and what the client must see.
 type l7Row struct {
-	About   string // what the row shows, for the spec text
+	ID      string // the row's conformance test (suites/catalogue): its text
 	Method  string
 	Path    string
 	Headers func() []string // request headers, made when the row runs
@@ -42,9 +42,9 @@ var forbidden = traffic.Forbidden()
 // runL7Rows turns rows into specs. Each row is retried until POLICY_TIMEOUT
 // (a policy just applied takes a moment to reach the waypoint), then must
 // hold for three more requests.
-func runL7Rows(w func() *l7World, claimed string, rows []l7Row) {
+func runL7Rows(w func() *l7World, rows []l7Row) {
 	for _, r := range rows {
-		It(r.About, observed, claim(claimed), func(ctx SpecContext) {
+		spec(r.ID, func(ctx SpecContext) {
 			var h []string
 			if r.Headers != nil {
 				h = r.Headers()
@@ -58,17 +58,24 @@ func runL7Rows(w func() *l7World, claimed string, rows []l7Row) {
 
 // getAPIRows are the rows of the L7 ALLOW "GET /api/* only": the allowed
 // request first (it also proves the waypoint is in the path), then the
-// denied ones.
-var getAPIRows = []l7Row{
-	{About: "GET /api/items → 200 through the waypoint", Method: "GET", Path: "/api/items", Want: viaWaypoint("api")},
-	{About: "POST /api/items → 403 RBAC: access denied", Method: "POST", Path: "/api/items", Want: forbidden},
-	{About: "GET /admin → 403 RBAC: access denied", Method: "GET", Path: "/admin", Want: forbidden},
+// denied ones; ids are the three rows' conformance tests, in that order.
+func getAPIRows(ids [3]string) []l7Row {
+	return []l7Row{
+		{ID: ids[0], Method: "GET", Path: "/api/items", Want: viaWaypoint("api")},
+		{ID: ids[1], Method: "POST", Path: "/api/items", Want: forbidden},
+		{ID: ids[2], Method: "GET", Path: "/admin", Want: forbidden},
+	}
 }
 
-var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Label(labelL7), func() {
-	for _, pc := range []struct{ About, Policy string }{
-		{"bound to the Service with targetRefs", fixtures.L7AllowGetAPIService},
-		{"bound to the waypoint Gateway with targetRefs", fixtures.L7AllowGetAPIWaypoint},
+var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", func() {
+	for _, pc := range []struct {
+		About, Policy string
+		IDs           [3]string
+	}{
+		{"bound to the Service with targetRefs", fixtures.L7AllowGetAPIService,
+			[3]string{"L7-AUTHZ-SERVICE-GET-API-OK", "L7-AUTHZ-SERVICE-POST-API-DENIED", "L7-AUTHZ-SERVICE-GET-ADMIN-DENIED"}},
+		{"bound to the waypoint Gateway with targetRefs", fixtures.L7AllowGetAPIWaypoint,
+			[3]string{"L7-AUTHZ-GATEWAY-GET-API-OK", "L7-AUTHZ-GATEWAY-POST-API-DENIED", "L7-AUTHZ-GATEWAY-GET-ADMIN-DENIED"}},
 	} {
 		Describe(pc.About, Ordered, ContinueOnFailure, func() {
 			var w *l7World
@@ -77,7 +84,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 				w.withWaypoint(ctx, "waypoint")
 				Expect(w.s.ApplyWith(ctx, pc.Policy, fixtures.PolicyData{Waypoint: "waypoint"})).To(Succeed())
 			})
-			runL7Rows(func() *l7World { return w }, "l7-policy", getAPIRows)
+			runL7Rows(func() *l7World { return w }, getAPIRows(pc.IDs))
 		})
 	}
 
@@ -92,7 +99,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 			w = newL7World(ctx, "l7dest")
 			w.withWaypoint(ctx, "waypoint")
 		})
-		It("precondition: frontend → api goes through the waypoint", observed, claim("l7-policy"), func(ctx SpecContext) {
+		spec("L7-AUTHZ-SELECTOR-PRECONDITION", func(ctx SpecContext) {
 			through = errors.New("it failed")
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
 			through = nil
@@ -100,14 +107,14 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 		// Where traffic fails anyway (a waypoint whose proxy cannot run: real
 		// ztunnel fails it closed), "the policy breaks it" would pass without
 		// the policy doing anything: seen on the self-test's ztunnel mesh.
-		It("the seed's allow-frontend-to-api (frontend only) breaks traffic through the waypoint: 503 or reset", observed, claim("l7-policy"), func(ctx SpecContext) {
+		spec("L7-AUTHZ-SELECTOR-BREAKS-WAYPOINT", func(ctx SpecContext) {
 			if through != nil {
 				Fail("precondition failed: traffic never went through the waypoint (" + through.Error() + "), so a break would prove nothing")
 			}
 			Expect(w.s.Apply(ctx, fixtures.AllowFrontendToAPI)).To(Succeed())
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.Or(traffic.Status(503), traffic.Reset(), traffic.EOF()))
 		})
-		It("allowing the waypoint's identity too restores it", observed, claim("l7-policy"), func(ctx SpecContext) {
+		spec("L7-AUTHZ-SELECTOR-ALLOW-WAYPOINT-RESTORES", func(ctx SpecContext) {
 			Expect(w.s.ApplyWith(ctx, fixtures.AllowFrontendAndWaypointToAPI, fixtures.PolicyData{Waypoint: "waypoint"})).To(Succeed())
 			expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
 		})
@@ -116,7 +123,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", Lab
 
 // The seed's require-jwt, bound with targetRefs, with a per-run issuer and
 // inline JWKS: the expectations of Istio's TestL7JWT (facts §4.5).
-var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound with targetRefs)", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound with targetRefs)", Ordered, ContinueOnFailure, func() {
 	var (
 		w      *l7World
 		issuer *jwt.Issuer
@@ -142,15 +149,15 @@ var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound wi
 		Expect(w.s.ApplyWith(ctx, fixtures.RequireJWT, d)).To(Succeed())
 		AddReportEntry("JWT issuer", issuer.String())
 	})
-	runL7Rows(func() *l7World { return w }, "jwt", []l7Row{
-		{About: "a valid token → 200 through the waypoint", Method: "GET", Path: "/",
+	runL7Rows(func() *l7World { return w }, []l7Row{
+		{ID: "L7-JWT-VALID-OK", Method: "GET", Path: "/",
 			Headers: bearer(func() (string, error) { return issuer.Valid(subject) }), Want: viaWaypoint("api")},
-		{About: "no token → 403", Method: "GET", Path: "/", Want: traffic.Status(403)},
-		{About: "a token from an issuer the RequestAuthentication does not name → 401", Method: "GET", Path: "/",
+		{ID: "L7-JWT-MISSING-DENIED", Method: "GET", Path: "/", Want: traffic.Status(403)},
+		{ID: "L7-JWT-UNKNOWN-ISSUER-UNAUTHORIZED", Method: "GET", Path: "/",
 			Headers: bearer(func() (string, error) { return issuer.WrongIssuer(subject) }), Want: traffic.Status(401)},
-		{About: "an expired token → 401", Method: "GET", Path: "/",
+		{ID: "L7-JWT-EXPIRED-UNAUTHORIZED", Method: "GET", Path: "/",
 			Headers: bearer(func() (string, error) { return issuer.Expired(subject) }), Want: traffic.Status(401)},
-		{About: "a valid token for another subject → 403", Method: "GET", Path: "/",
+		{ID: "L7-JWT-OTHER-SUBJECT-DENIED", Method: "GET", Path: "/",
 			Headers: bearer(func() (string, error) { return issuer.OtherSubject(subject) }), Want: traffic.Status(403)},
 	})
 })
@@ -161,7 +168,7 @@ var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound wi
 // `authz` server, which allows a request only with x-ext-authz: allow.
 // Serial: it edits the mesh config (istio-system/istio), which istiod pushes
 // to every proxy of the mesh; no other spec runs while it is changed.
-var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-limit-api)", Label(labelL7), Serial, Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-limit-api)", Serial, Ordered, ContinueOnFailure, func() {
 	var (
 		w     *l7World
 		since time.Time
@@ -183,7 +190,7 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 		since = time.Now()
 		Expect(w.s.Apply(ctx, fixtures.RateLimitAPI)).To(Succeed())
 	})
-	It("istiod takes the provider from the mesh config without a restart: its active mesh config lists envoy-ext-authz-http", meshReported, claim("ext-authz"), func(ctx SpecContext) {
+	spec("L7-EXTAUTHZ-PROVIDER-LOADED", func(ctx SpecContext) {
 		var last string
 		Expect(wait.For(ctx, "istiod's active mesh config to list "+fixtures.ExtAuthzProvider, env.Config.PolicyTimeout, func(ctx context.Context) (bool, string, error) {
 			b, err := mesh.ActiveMeshConfig(ctx, env.Kube, env.Shared.Mesh)
@@ -202,14 +209,14 @@ var _ = Describe("Phase 4: CUSTOM ext-authz at the waypoint (the seed's rate-lim
 		})).To(Succeed())
 		AddReportEntry("istiod's extension providers", last)
 	})
-	runL7Rows(func() *l7World { return w }, "ext-authz", []l7Row{
-		{About: "/api/* without the allow header → 403 from the ext-authz server", Method: "GET", Path: "/api/items",
+	runL7Rows(func() *l7World { return w }, []l7Row{
+		{ID: "L7-EXTAUTHZ-API-DENIED", Method: "GET", Path: "/api/items",
 			Want: traffic.And(traffic.Status(403), traffic.BodyText(wire.AuthzDenyBody))},
-		{About: "/api/* with x-ext-authz: allow → 200 through the waypoint", Method: "GET", Path: "/api/items",
+		{ID: "L7-EXTAUTHZ-API-ALLOWED", Method: "GET", Path: "/api/items",
 			Headers: func() []string { return []string{"x-ext-authz: allow"} }, Want: viaWaypoint("api")},
-		{About: "other paths → 200 through the waypoint", Method: "GET", Path: "/other", Want: viaWaypoint("api")},
+		{ID: "L7-EXTAUTHZ-OTHER-PATHS-OK", Method: "GET", Path: "/other", Want: viaWaypoint("api")},
 	})
-	It("the ext-authz server was asked about /api/* and never about other paths", observed, claim("ext-authz"), func(ctx SpecContext) {
+	spec("L7-EXTAUTHZ-ASKED-ONLY-FOR-API", func(ctx SpecContext) {
 		ds, err := authzDecisions(ctx, w, since)
 		Expect(err).NotTo(HaveOccurred())
 		var api, other int
@@ -249,17 +256,17 @@ func authzDecisions(ctx context.Context, w *l7World, since time.Time) ([]wire.Au
 // The seed binds its L7 rules with `selector`. On a workload served only by
 // ztunnel istiod drops ALLOW rules with HTTP attributes, so nothing is
 // allowed (fail closed), and says so on the policy (facts §4.2).
-var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed", Ordered, ContinueOnFailure, func() {
 	var w *l7World
 	const fix = "bind L7 rules to a waypoint with targetRefs (kind Service or Gateway), not with selector: " +
 		"ztunnel cannot see HTTP, so an ALLOW with methods/paths/requestPrincipals under selector matches nothing and denies every connection"
 	BeforeAll(func(ctx SpecContext) { w = newL7World(ctx, "misbound") })
 
-	It("control: before the policy, frontend → api gets 200", observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
+	spec("L7-MISBOUND-CONTROL", func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api")))
 	})
 
-	It("the seed's require-jwt (selector app: api, no waypoint) refuses every connection: a reset or EOF, and api's ztunnel logs that no ALLOW matched", meshReported, observed, claim("l7-policy-misbound"), func(ctx SpecContext) {
+	spec("L7-MISBOUND-FAILS-CLOSED", func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		Expect(w.s.Apply(ctx, fixtures.RequireJWTSelector)).To(Succeed())
 		since := time.Now()
@@ -274,7 +281,7 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		expectRefusedByPolicy(ctx, w.frontend, api, evidence.ReasonNotAllowed, since, n)
 	})
 
-	It("istiod says so on the policy: ZtunnelAccepted, reason UnsupportedValue, \"ztunnel does not support HTTP attributes\"", meshReported, claim("l7-policy-misbound"), func(ctx SpecContext) {
+	spec("L7-MISBOUND-STATUS", func(ctx SpecContext) {
 		AddReportEntry("fix", fix)
 		const want = "ztunnel does not support HTTP attributes"
 		var got string

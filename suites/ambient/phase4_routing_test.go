@@ -17,7 +17,7 @@ import (
 // waypoint the Service uses (facts §6.1). The route (fixtures
 // httproute-api.yaml): /v2 → api-v2, /split → api-v1 80 % / api-v2 20 %,
 // anything else → api-v1 with the header x-ambient-e2e-route: default added.
-var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", Ordered, ContinueOnFailure, func() {
 	var w *l7World
 	BeforeAll(func(ctx SpecContext) {
 		w = newL7World(ctx, "route", l7Setting{Versions: []string{"v1", "v2"}})
@@ -25,24 +25,24 @@ var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", L
 		Expect(w.s.Apply(ctx, fixtures.HTTPRouteAPI)).To(Succeed())
 	})
 
-	It("control: api-v1 and api-v2 answer on their own Services", observed, claim("httproute"), func(ctx SpecContext) {
+	spec("L7-ROUTE-CONTROL-BACKENDS", func(ctx SpecContext) {
 		for _, v := range []string{"v1", "v2"} {
 			expectTraffic(ctx, w.frontend, traffic.Request{URL: w.s.HTTP("api-"+v, "/")},
 				traffic.And(traffic.OK(), traffic.Version(v)))
 		}
 	})
 
-	It("a path rule sends /v2/… to api-v2", observed, claim("httproute"), func(ctx SpecContext) {
+	spec("L7-ROUTE-PATH-MATCH", func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/v2/items"), traffic.And(viaWaypoint("api"), traffic.Version("v2")))
 		expectEach(ctx, w.frontend, w.api("GET", "/v2/items"), 10, traffic.And(viaWaypoint("api"), traffic.Version("v2")))
 	})
 
-	It("every other path goes to api-v1 with the header the route's RequestHeaderModifier adds", observed, claim("httproute"), func(ctx SpecContext) {
+	spec("L7-ROUTE-HEADER-MODIFIER", func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/items"),
 			traffic.And(viaWaypoint("api"), traffic.Version("v1"), traffic.RequestHeaderValue("x-ambient-e2e-route", "default")))
 	})
 
-	It("an 80/20 weighted split lands within its binomial bound", observed, claim("httproute"), func(ctx SpecContext) {
+	spec("L7-ROUTE-WEIGHTED-SPLIT", func(ctx SpecContext) {
 		check := stats.DefaultSplitCheck()
 		lo, hi := check.Interval()
 		AddReportEntry("80/20 split bound", fmt.Sprintf("N=%d requests, api-v1 must serve %d–%d (false-failure rate %.1e)", check.N, lo, hi, check.FalseFailureRate()))

@@ -53,7 +53,7 @@ import (
 // The negative specs therefore judge only after the control of this
 // container passed (the server answers, unbound, and counts what it served)
 // and the namespace enrolled; otherwise they fail as a precondition.
-var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", Ordered, ContinueOnFailure, func() {
 	const (
 		name = "waypoint"
 		n    = 5 // requests per judgement, each on a new connection
@@ -110,7 +110,7 @@ var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", La
 		}
 	}
 
-	It("control: with no istio.io/use-waypoint, frontend → api gets 200 from api on every new connection, and api counts each one it served", observed, claim("waypoint-fail-closed"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-MISSING-CONTROL", func(ctx SpecContext) {
 		controlErr = errors.New("it failed")
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), direct)
 		before := served(ctx)
@@ -123,7 +123,7 @@ var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", La
 		controlErr = nil
 	})
 
-	It("bound with istio.io/use-waypoint to a waypoint whose proxy cannot run (its Deployment scaled to 0), no request reaches api: every new connection fails and api serves none", observed, claim("waypoint-fail-closed"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-MISSING-SCALED-TO-ZERO", func(ctx SpecContext) {
 		judgeable()
 		ns := w.s.Namespace
 		Expect(waypoint.Create(ctx, env.Kube, waypoint.Gateway(ns, name, ""))).To(Succeed())
@@ -156,7 +156,7 @@ var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", La
 	// leaves may differ from the one before (for Istio it does: see above). A
 	// request failing while it propagates proves nothing, so no request may
 	// reach api for the whole POLICY_TIMEOUT after the Gateway is gone.
-	It("with its waypoint deleted and istio.io/use-waypoint still on the Service, no request reaches api for POLICY_TIMEOUT: every new connection fails and api serves none", observed, claim("waypoint-fail-closed"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-MISSING-DELETED", func(ctx SpecContext) {
 		judgeable()
 		if gatewayErr != nil {
 			Fail("precondition failed: no waypoint Gateway with an address was created for api, so there is none to delete: " + gatewayErr.Error())
@@ -169,7 +169,7 @@ var _ = Describe("Phase 4: a Service whose waypoint is missing fails closed", La
 		expectNoneServed(ctx, before, "after its waypoint was deleted")
 	})
 
-	It("control: removing istio.io/use-waypoint from the Service restores 200 from api", observed, claim("waypoint-fail-closed"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-MISSING-RESTORED", func(ctx SpecContext) {
 		Expect(w.s.LabelService(ctx, "api", waypoint.UseLabel, nil)).To(Succeed())
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), direct)
 		expectEach(ctx, w.frontend, w.api("GET", "/"), n, direct)

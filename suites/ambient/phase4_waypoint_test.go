@@ -25,7 +25,7 @@ import (
 // gone since 1.23), pods selected by gateway.networking.k8s.io/gateway-name
 // (not istio.io/gateway-name, gone since 1.24), and nothing uses a waypoint
 // until istio.io/use-waypoint says so (facts §3).
-var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: add a waypoint for L7 features", Ordered, ContinueOnFailure, func() {
 	const name = "waypoint"
 	var (
 		w        *l7World
@@ -34,7 +34,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 	)
 	BeforeAll(func(ctx SpecContext) { w = newL7World(ctx, "waypoint") })
 
-	It("control: before any waypoint, frontend → api is L4 only (no X-Request-Id at the server)", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-CONTROL-L4-ONLY", func(ctx SpecContext) {
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), traffic.And(traffic.OK(), traffic.ServedBy("api"), traffic.NotViaWaypoint()))
 	})
 
@@ -43,7 +43,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 	// waypoint proxy's. Two specs, so a control plane without proxies shows
 	// which half holds.
 	gatewayErr := errors.New("the Gateway was not created")
-	It("a waypoint created through the API (Gateway, class istio-waypoint, listener mesh 15008 HBONE) is Programmed, with its Service on 15008", meshReported, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-PROGRAMMED", func(ctx SpecContext) {
 		w.programmed[name] = errors.New("its pod was not waited for")
 		Expect(waypoint.Create(ctx, env.Kube, waypoint.Gateway(w.s.Namespace, name, ""))).To(Succeed())
 		_, gatewayErr = waypoint.WaitGatewayProgrammed(ctx, env.Kube, w.s.Namespace, name, env.Config.WaypointTimeout)
@@ -59,7 +59,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		Expect(ports).To(ContainElement(int32(waypoint.HBONEPort)), "ports of Service %s", name)
 	})
 
-	It("the waypoint's pod, selected by gateway.networking.k8s.io/gateway-name, becomes ready", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-POD-READY", func(ctx SpecContext) {
 		Expect(gatewayErr).NotTo(HaveOccurred(), "cannot judge: the Gateway was never Programmed")
 		pod, rd, err := waypoint.WaitPodReady(ctx, env.Kube, w.s.Namespace, name, env.Config.WaypointTimeout, env.Config.PullTimeout, waypoint.Readiness{})
 		w.programmed[name] = err
@@ -67,12 +67,12 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		recordWaypoint(pod, rd)
 	})
 
-	It("without istio.io/use-waypoint nothing uses it: traffic stays L4", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-UNUSED-WITHOUT-LABEL", func(ctx SpecContext) {
 		Expect(w.programmed[name]).To(Succeed(), "cannot judge: the waypoint is not there to be ignored")
 		expectEach(ctx, w.frontend, w.api("GET", "/"), 5, traffic.And(traffic.OK(), traffic.NotViaWaypoint()))
 	})
 
-	It("with istio.io/use-waypoint on the namespace, frontend → api goes through the waypoint (X-Request-Id at the server)", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-NAMESPACE-USE", func(ctx SpecContext) {
 		var err error
 		snapshot, err = w.s.Snapshot(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -81,7 +81,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		l7Seen = true
 	})
 
-	It("the Service api gets istio.io/WaypointBound=True", meshReported, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-BOUND-CONDITION", func(ctx SpecContext) {
 		c, err := waypoint.WaitBound(ctx, env.Kube, w.s.Namespace, "api", env.Config.PolicyTimeout)
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry(waypoint.BoundCondition, fmt.Sprintf("%s: %s", c.Reason, c.Message))
@@ -89,7 +89,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 
 	// Item 7 of the issue: the waypoint's L7 telemetry matches what was sent
 	// (the labels Istio's TestL7Telemetry asserts, facts §6.2).
-	It("the waypoint counts the requests in istio_requests_total{reporter=\"waypoint\"} with both principals, the Service and response_code 200", meshReported, claim("waypoint-telemetry"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-TELEMETRY", func(ctx SpecContext) {
 		pod, err := waypoint.Pod(ctx, env.Kube, w.s.Namespace, name)
 		Expect(err).NotTo(HaveOccurred())
 		before, err := waypoint.Metrics(ctx, env.Kube, pod)
@@ -113,7 +113,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 			"istio_requests_total%v at %s", match, pod.Name)
 	})
 
-	It("removing the label returns traffic to L4, and no pod restarted", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-UNLABEL-RETURNS-L4", func(ctx SpecContext) {
 		if !l7Seen {
 			Fail("precondition failed: traffic never went through the waypoint, so a return to L4 would prove nothing")
 		}
@@ -124,7 +124,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 		Expect(ambient.Restarted(snapshot, after)).To(BeEmpty())
 	})
 
-	It("with istio.io/use-waypoint on the Service alone, traffic goes through the waypoint again", observed, claim("waypoint"), func(ctx SpecContext) {
+	spec("L7-WAYPOINT-SERVICE-USE", func(ctx SpecContext) {
 		v := name
 		Expect(w.s.LabelService(ctx, "api", waypoint.UseLabel, &v)).To(Succeed())
 		expectTraffic(ctx, w.frontend, w.api("GET", "/"), viaWaypoint("api"))
@@ -134,8 +134,8 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Label(labelL7), Orde
 // The seed's `istioctl x waypoint apply` is `istioctl waypoint apply` since
 // 1.23. Run the installed release's istioctl: install mode downloads it,
 // preinstalled mode takes ISTIOCTL or skips with that reason.
-var _ = Describe("Phase 4: the waypoint CLI", Label(labelL7), func() {
-	It("istioctl waypoint apply creates the same Gateway, and it is Programmed", meshReported, observed, claim("waypoint-cli"), func(ctx SpecContext) {
+var _ = Describe("Phase 4: the waypoint CLI", func() {
+	spec("L7-WAYPOINT-CLI-APPLY", func(ctx SpecContext) {
 		bin := env.Shared.Istioctl
 		if bin == "" {
 			bin = env.Config.Istioctl
@@ -167,16 +167,17 @@ var _ = Describe("Phase 4: the waypoint CLI", Label(labelL7), func() {
 // cannot pass it.
 var waypointForRows = []struct {
 	For, BindOn, Want string // BindOn: service (called by name) | pod (called by pod IP); Want: L7 | L4
+	ID                string // the row's conformance test (suites/catalogue)
 }{
-	{waypoint.ForService, "service", "L7"},
-	{waypoint.ForService, "pod", "L4"},
-	{waypoint.ForWorkload, "pod", "L7"},
-	{waypoint.ForWorkload, "service", "L4"},
-	{waypoint.ForAll, "service", "L7"},
-	{waypoint.ForAll, "pod", "L7"},
+	{waypoint.ForService, "service", "L7", "L7-WAYPOINT-FOR-SERVICE-BY-SERVICE"},
+	{waypoint.ForService, "pod", "L4", "L7-WAYPOINT-FOR-SERVICE-BY-POD-IP"},
+	{waypoint.ForWorkload, "pod", "L7", "L7-WAYPOINT-FOR-WORKLOAD-BY-POD-IP"},
+	{waypoint.ForWorkload, "service", "L4", "L7-WAYPOINT-FOR-WORKLOAD-BY-SERVICE"},
+	{waypoint.ForAll, "service", "L7", "L7-WAYPOINT-FOR-ALL-BY-SERVICE"},
+	{waypoint.ForAll, "pod", "L7", "L7-WAYPOINT-FOR-ALL-BY-POD-IP"},
 }
 
-var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoint takes", Label(labelL7), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoint takes", Ordered, ContinueOnFailure, func() {
 	var (
 		w       *l7World
 		carried = map[string]error{} // waypoint-for → nil once its L7 row passed
@@ -197,8 +198,7 @@ var _ = Describe("Phase 4: istio.io/waypoint-for decides which traffic a waypoin
 		}
 	})
 	for _, r := range waypointForRows {
-		addressed := map[string]string{"service": "by Service name", "pod": "by pod IP"}[r.BindOn]
-		It(fmt.Sprintf("waypoint-for=%s, use-waypoint on the %s, called %s → %s", r.For, r.BindOn, addressed, r.Want), observed, claim("waypoint-for"), func(ctx SpecContext) {
+		spec(r.ID, func(ctx SpecContext) {
 			app := server(r.BindOn, r.For)
 			q := traffic.Request{URL: w.s.HTTP(app, "/")}
 			if r.BindOn == "pod" {

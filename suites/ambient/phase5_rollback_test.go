@@ -21,7 +21,7 @@ import (
 // … immediately disables ambient mode for that namespace. Pods continue
 // running. No restarts needed." Checked under load: the label goes, the
 // redirection annotation goes, nothing restarts, requests go on; and back.
-var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, labelL4), Ordered, ContinueOnFailure, func() {
+var _ = Describe("Phase 5: roll back without restarts", Ordered, ContinueOnFailure, func() {
 	const loadDuration = 20 * time.Second
 	var (
 		s         *scenario.Scenario
@@ -75,11 +75,11 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		return r.d
 	}
 
-	It("precondition: every pod of the namespace is enrolled", meshReported, claim("rollback"), func() {
+	spec("ROLLBACK-PRECONDITION-ENROLLED", func() {
 		Expect(enrollErr).NotTo(HaveOccurred())
 	})
 
-	It("removing istio.io/dataplane-mode under load removes the redirection annotation within ENROLL_TIMEOUT", meshReported, claim("rollback"), func(ctx SpecContext) {
+	spec("ROLLBACK-UNLABEL-REMOVES-REDIRECTION", func(ctx SpecContext) {
 		Expect(enrollErr).NotTo(HaveOccurred(), "precondition: the namespace was never enrolled, so a rollback cannot be judged")
 		d := underLoad(ctx, func(ctx context.Context) error {
 			if err := s.SetDataplaneMode(ctx, ""); err != nil {
@@ -91,18 +91,18 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		Expect(traffic.Budget(env.Config.RollbackBudget, d)).To(Succeed())
 	})
 
-	It("after the rollback no pod restarted (UIDs, container IDs, restart counts)", observed, claim("no-restart"), func(ctx SpecContext) {
+	spec("ROLLBACK-NO-RESTART", func(ctx SpecContext) {
 		after, err := s.Snapshot(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ambient.Restarted(before, after)).To(BeEmpty())
 	})
 
-	It("after the rollback new requests still succeed", observed, claim("rollback"), func(ctx SpecContext) {
+	spec("ROLLBACK-TRAFFIC-AFTER", func(ctx SpecContext) {
 		expectTraffic(ctx, client, traffic.Request{URL: s.HTTP("server", "/")}, traffic.And(traffic.OK(), traffic.ServedBy("server")))
 	})
 
 	var plaintextSeen bool // the rollback capture: proves the sniffer sees this very pair
-	It("after the rollback requests travel in plaintext (the sniffer sees the canary; no new mTLS line at the server's ztunnel)", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
+	spec("ROLLBACK-PLAINTEXT-AFTER", func(ctx SpecContext) {
 		Expect(enrollErr).NotTo(HaveOccurred(), "precondition: the namespace was never enrolled, so plaintext after a rollback proves nothing")
 		since := time.Now()
 		sum, err := capturePair(ctx, s, "server", "client", 3)
@@ -124,7 +124,7 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		Expect(mtls).To(BeEmpty(), "the server's ztunnel still logs mTLS connections to %s after the rollback", server.Name)
 	})
 
-	It("relabelling under load enrolls every pod again within ENROLL_TIMEOUT, without restarts", meshReported, observed, claim("rollback"), func(ctx SpecContext) {
+	spec("ROLLBACK-RELABEL-ENROLLS", func(ctx SpecContext) {
 		Expect(enrollErr).NotTo(HaveOccurred(), "precondition: the namespace was never enrolled, so enrolling it again cannot be judged")
 		d := underLoad(ctx, s.Enroll)
 		AddReportEntry("disruption while enrolling again", d.String())
@@ -134,7 +134,7 @@ var _ = Describe("Phase 5: roll back without restarts", Label(labelDisruptive, l
 		Expect(ambient.Restarted(before, after)).To(BeEmpty())
 	})
 
-	It("after relabelling requests are encrypted again (no canary on the wire, TLS on 15008)", observed, claim("mtls"), func(ctx SpecContext) {
+	spec("ROLLBACK-RELABEL-ENCRYPTED", func(ctx SpecContext) {
 		Expect(plaintextSeen).To(BeTrue(), "sniffer blind: the rollback capture did not see this pair's plaintext, so no verdict")
 		server, err := s.Pod(ctx, "server")
 		Expect(err).NotTo(HaveOccurred())

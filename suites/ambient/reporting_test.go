@@ -23,18 +23,18 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/scenario"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
+	"github.com/ambient-e2e/ambient-e2e/suites/catalogue"
 )
 
-// What a spec's verdict rests on (runinfo: the report says, per profile,
-// which claims were observed independently and which the mesh reports
-// about itself).
-var (
-	meshReported = Label(runinfo.EvidenceMesh)     // ztunnel logs and metrics, status conditions, annotations
-	observed     = Label(runinfo.EvidenceObserved) // what a client received, packets, pod UIDs, the kubelet
-)
-
-// claim names the claim a spec supports, e.g. claim("mtls").
-func claim(name string) Labels { return Label(runinfo.ClaimPrefix + name) }
+// spec registers the conformance test id of the catalogue
+// (suites/catalogue) as a Ginkgo It: its text and labels (ID, profile,
+// evidence kind, claim, disruptive) come from the catalogue, never typed
+// here. args are It's other decorators and its body. An ID the catalogue
+// does not declare stops the tree from being built.
+func spec(id string, args ...any) bool {
+	t := catalogue.MustLookup(id)
+	return It(t.Title, append([]any{Label(t.Labels()...)}, args...)...)
+}
 
 // live holds this process's scenarios whose namespaces exist: what a failed
 // spec touched (a Ginkgo process runs one spec at a time).

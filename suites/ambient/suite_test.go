@@ -27,15 +27,9 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
-// Profiles: LABEL_FILTER selects by these.
-const (
-	labelInstall    = "install"    // Phase 1: the mesh is installed and healthy
-	labelEnroll     = "enroll"     // Phase 2: namespace enrollment without restarts
-	labelL4         = "l4"         // mTLS and ztunnel policy
-	labelL7         = "l7"         // waypoints
-	labelPerf       = "perf"       // latency budgets
-	labelDisruptive = "disruptive" // changes that disturb running traffic
-)
+// Every spec is registered from the catalogue (suites/catalogue) by spec():
+// its profile (install, enroll, l4, l7, perf), claim, evidence kind and the
+// disruptive label, which LABEL_FILTER selects by, are derived from there.
 
 var (
 	env         *setup.Env    // this process's view of the run

@@ -60,7 +60,7 @@ var errRestartDidNotRun = errors.New("the restart-under-traffic spec did not run
 // with its own plaintext control, and is judged by what each of them saw.
 // Serial: restarting every ztunnel disrupts every other spec's traffic;
 // disruptive: on a shared mesh it disrupts every workload's.
-var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an in-place ztunnel upgrade)", Label(labelDisruptive, labelL4), Serial, Ordered, ContinueOnFailure, func() {
+var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an in-place ztunnel upgrade)", Serial, Ordered, ContinueOnFailure, func() {
 	var (
 		nodes       []string
 		meshNS      *scenario.Scenario
@@ -108,7 +108,7 @@ var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an 
 		warmUpMTLS(ctx, client, nodes[1], server, meshNS.TCP("server"))
 	})
 
-	It("a rolling restart of the ztunnel DaemonSet completes under traffic: every ztunnel pod replaced by a ready one", observed, claim("ztunnel-restart"), func(ctx SpecContext) {
+	spec("UPGRADE-ZTUNNEL-RESTART-ROLLOUT", func(ctx SpecContext) {
 		Expect(enrolled).NotTo(HaveOccurred(), "precondition: the namespace never enrolled, so no ztunnel carries the traffic a restart could disrupt")
 		measured = fmt.Errorf("the restart under traffic did not finish")
 		plainClient, err := plain.s.Client(ctx, plain.client)
@@ -200,14 +200,14 @@ var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an 
 		AddReportEntry("held connections across the restart", strings.Join(fates, "\n"))
 	})
 
-	It("no plaintext crossed the wire at any moment of the restart: the stream's canary never seen, TLS records on 15008 (with the sniffer's plaintext control)", observed, claim("mtls"), func() {
+	spec("UPGRADE-ZTUNNEL-RESTART-NO-PLAINTEXT", func() {
 		Expect(measured).NotTo(HaveOccurred(), "cannot judge the wire: %v", measured)
 		Expect(sumErr).NotTo(HaveOccurred())
 		expectEncryptedWithControl(sum, mflow, plain)
 		AddReportEntry("TLS records on 15008 across the restart", sum.TLSRecordsByPort)
 	})
 
-	It("each held connection is accounted for: it survived the rollout or broke during it, never before it (Istio: an in-place ztunnel upgrade resets long-lived TCP)", observed, claim("ztunnel-restart"), func() {
+	spec("UPGRADE-ZTUNNEL-RESTART-HELD-CONNECTIONS", func() {
 		Expect(measured).NotTo(HaveOccurred(), "cannot judge the held connections: %v", measured)
 		Expect(held).To(HaveLen(restartHeld))
 		for i, o := range held {
@@ -221,7 +221,7 @@ var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an 
 		}
 	})
 
-	It("new connections during the rollout fail at most at the budget's rate (Istio's TestZtunnelRestart: 90% succeed); none before it", observed, claim("restart-budget"), func() {
+	spec("UPGRADE-ZTUNNEL-RESTART-NEW-CONNECTIONS", func() {
 		Expect(measured).NotTo(HaveOccurred(), "cannot judge: %v", measured)
 		Expect(newConnsErr).NotTo(HaveOccurred())
 		Expect(newConns.AttemptsBefore).To(BeNumerically(">", 0), "no new connection before the restart: nothing shows the stream worked")
@@ -244,7 +244,7 @@ var _ = Describe("Upgrade: ztunnel restarted under traffic (the mechanism of an 
 		Expect(j.Verdict).To(Equal(runinfo.BudgetHolds), j.Reason)
 	})
 
-	It("after the rollout the mesh is back to full mTLS: every new connection after it succeeded, and a new one is logged with both SPIFFE identities on 15008 by the new ztunnels", meshReported, claim("mtls"), func(ctx SpecContext) {
+	spec("UPGRADE-ZTUNNEL-RESTART-MTLS-AFTER", func(ctx SpecContext) {
 		Expect(measured).NotTo(HaveOccurred(), "cannot judge: %v", measured)
 		Expect(newConns.AttemptsAfter).To(BeNumerically(">", 0), "no new connection after the rollout")
 		Expect(newConns.FailedAfter).To(BeZero(), "new connections failed after the rollout had finished: %s", newConns)

@@ -187,3 +187,83 @@ func TestMatrix(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(fixturerun.Main(m)) }
+
+// withIDs gives every test of r an ID made from its name, as the catalogue
+// gives every spec one; rename rewords the named test's text.
+func withIDs(r *conformance.Report, rename map[string]string) {
+	for pi := range r.Profiles {
+		for ti := range r.Profiles[pi].Tests {
+			t := &r.Profiles[pi].Tests[ti]
+			t.ID = strings.ToUpper(strings.NewReplacer(" ", "-", ":", "", ".", "").Replace(t.Name))
+			if to, ok := rename[t.Name]; ok {
+				t.Name = to
+			}
+		}
+	}
+}
+
+// Tests are matched by ID: a reworded test is the same test (no removal,
+// no addition), listed as reworded; a report from before the catalogue
+// (no IDs) still diffs, matched by name.
+func TestDiffMatchesByIDSoARewordedTestIsNotRemoved(t *testing.T) {
+	old, new := oldAndNew(t)
+	const was, now = "Phase 3: mTLS ztunnel logs both identities", "Phase 3: mTLS the ztunnels log both SPIFFE identities"
+	withIDs(old, nil)
+	withIDs(new, map[string]string{was: now})
+	c, err := Diff(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Removed) != 0 || len(c.Added) != 0 {
+		t.Fatalf("removed %q, added %q: a reworded test must stay the same test", names(c.Removed), names(c.Added))
+	}
+	if len(c.Regressions) != 1 || c.Regressions[0].Test != now || c.Regressions[0].ID == "" {
+		t.Fatalf("regressions %+v, want the reworded test, with its ID", c.Regressions)
+	}
+	if len(c.Retitled) != 1 || c.Retitled[0].Detail != "was: "+was {
+		t.Fatalf("retitled %+v", c.Retitled)
+	}
+	md := string(c.Markdown())
+	if !strings.Contains(md, "### Reworded tests (same ID, same test) (1)") || !strings.Contains(md, "`"+c.Retitled[0].ID+"` "+now) {
+		t.Errorf("diff summary:\n%s", md)
+	}
+
+	// The old report from before the catalogue: no IDs at all.
+	old, _ = oldAndNew(t)
+	c, err = Diff(old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Removed) != 1 || c.Removed[0].Test != was || len(c.Added) != 1 || c.Added[0].Test != now {
+		t.Fatalf("without IDs on one side only the names match: removed %q, added %q", names(c.Removed), names(c.Added))
+	}
+	if len(c.Regressions) != 0 || len(c.Fixes) != 1 {
+		t.Fatalf("the other tests are matched by name through the new report's IDs: regressions %q, fixes %q", names(c.Regressions), names(c.Fixes))
+	}
+}
+
+func TestMatrixRowsAreKeyedByID(t *testing.T) {
+	old, new := oldAndNew(t)
+	const was, now = "Phase 3: mTLS ztunnel logs both identities", "Phase 3: mTLS the ztunnels log both SPIFFE identities"
+	withIDs(old, nil)
+	withIDs(new, map[string]string{was: now})
+	m, err := NewMatrix([]*conformance.Report{old, new})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *Row
+	for i, r := range m.Rows {
+		if r.Test == was {
+			t.Fatalf("the old text has its own row: %+v", r)
+		}
+		if r.Test == now {
+			got = &m.Rows[i]
+		}
+	}
+	if got == nil || got.ID == "" || got.Cells[0].Result != conformance.TestPassed || got.Cells[1].Result != conformance.TestFailed {
+		t.Fatalf("the reworded test's row: %+v", got)
+	}
+	if md := string(m.Markdown()); !strings.Contains(md, "`"+got.ID+"` "+now) {
+		t.Errorf("matrix markdown lacks the ID:\n%s", md)
+	}
+}

@@ -36,6 +36,7 @@ func identity(r *conformance.Report) string {
 // Change is one test whose outcome differs between the two reports.
 type Change struct {
 	Profile string
+	ID      string // the test's catalogue ID ("" in a report from before the catalogue)
 	Test    string
 	Old     string // the old result ("" when the test is new)
 	New     string // the new result ("" when the test was removed)
@@ -64,6 +65,7 @@ type Changes struct {
 	NowRun      []Change // was skipped or not run, runs now and passes
 	Added       []Change // only in the new report
 	Removed     []Change // only in the old report
+	Retitled    []Change // the same ID with another text (Detail: the old text); not a change of result
 	Budgets     []BudgetChange
 	Profiles    []Change // profiles whose result changed (Test is empty)
 }
@@ -83,22 +85,27 @@ func (c *Changes) HasRegressions() bool {
 }
 
 // Diff compares an older and a newer report of the same suite, test by
-// test (matched by name).
+// test, matched by catalogue ID (by name for a report from before the
+// catalogue): a reworded test is neither removed nor added.
 func Diff(old, new *conformance.Report) (*Changes, error) {
 	if err := Compatible(old, new); err != nil {
 		return nil, err
 	}
 	c := &Changes{Old: columnOf(old), New: columnOf(new)}
-	oldTests := index(old)
-	newTests := index(new)
+	key := keyer(old, new)
+	oldTests := index(old, key)
+	newTests := index(new, key)
 	for _, p := range new.Profiles {
 		for _, t := range p.Tests {
-			o, ok := oldTests[t.Name]
+			o, ok := oldTests[key(t)]
 			if !ok {
-				c.Added = append(c.Added, Change{Profile: p.Name, Test: t.Name, New: t.Result, Detail: detail(t)})
+				c.Added = append(c.Added, Change{Profile: p.Name, ID: t.ID, Test: t.Name, New: t.Result, Detail: detail(t)})
 				continue
 			}
-			ch := Change{Profile: p.Name, Test: t.Name, Old: o.Result, New: t.Result, Detail: detail(t)}
+			if o.Name != t.Name {
+				c.Retitled = append(c.Retitled, Change{Profile: p.Name, ID: t.ID, Test: t.Name, Old: o.Result, New: t.Result, Detail: "was: " + o.Name})
+			}
+			ch := Change{Profile: p.Name, ID: t.ID, Test: t.Name, Old: o.Result, New: t.Result, Detail: detail(t)}
 			oldRan, newRan := ran(o.Result), ran(t.Result)
 			switch {
 			case conformance.Failed(t.Result) && !conformance.Failed(o.Result):
@@ -114,8 +121,8 @@ func Diff(old, new *conformance.Report) (*Changes, error) {
 	}
 	for _, p := range old.Profiles {
 		for _, t := range p.Tests {
-			if _, ok := newTests[t.Name]; !ok {
-				c.Removed = append(c.Removed, Change{Profile: p.Name, Test: t.Name, Old: t.Result})
+			if _, ok := newTests[key(t)]; !ok {
+				c.Removed = append(c.Removed, Change{Profile: p.Name, ID: t.ID, Test: t.Name, Old: t.Result})
 			}
 		}
 	}
@@ -145,12 +152,35 @@ func detail(t conformance.Test) string {
 	return s
 }
 
-func index(r *conformance.Report) map[string]conformance.Test {
+func index(r *conformance.Report, key func(conformance.Test) string) map[string]conformance.Test {
 	m := map[string]conformance.Test{}
 	for _, t := range r.Tests() {
-		m[t.Name] = t
+		m[key(t)] = t
 	}
 	return m
+}
+
+// keyer returns what tests of these reports are matched by: the catalogue
+// ID; for a test without one (a report from before the catalogue), the ID
+// another report gives a test of the same name, else the name.
+func keyer(reports ...*conformance.Report) func(conformance.Test) string {
+	idOfName := map[string]string{}
+	for _, r := range reports {
+		for _, t := range r.Tests() {
+			if t.ID != "" {
+				idOfName[t.Name] = t.ID
+			}
+		}
+	}
+	return func(t conformance.Test) string {
+		if t.ID != "" {
+			return "id:" + t.ID
+		}
+		if id, ok := idOfName[t.Name]; ok {
+			return "id:" + id
+		}
+		return "name:" + t.Name
+	}
 }
 
 func budgets(r *conformance.Report) ([]string, map[string]conformance.Budget) {

@@ -45,9 +45,11 @@ type Cell struct {
 	Detail string // failure message or skip reason, first line
 }
 
-// Row is one test across the columns.
+// Row is one test across the columns, matched by catalogue ID (by name in
+// reports from before the catalogue); Test is its text in the newest column.
 type Row struct {
 	Profile string
+	ID      string
 	Test    string
 	Cells   []Cell
 }
@@ -86,6 +88,7 @@ func NewMatrix(reports []*conformance.Report) (*Matrix, error) {
 		return compareVersions(a.Cluster.KubernetesVersion, b.Cluster.KubernetesVersion) < 0
 	})
 	m := &Matrix{}
+	key := keyer(sorted...)
 	for _, r := range sorted {
 		m.Columns = append(m.Columns, columnOf(r))
 	}
@@ -101,11 +104,16 @@ func NewMatrix(reports []*conformance.Report) (*Matrix, error) {
 			}
 			pr.Results = append(pr.Results, p.Result)
 			for _, t := range p.Tests {
-				row, ok := rows[t.Name]
+				k := key(t)
+				row, ok := rows[k]
 				if !ok {
-					row = &Row{Profile: name, Test: t.Name, Cells: make([]Cell, len(sorted))}
-					rows[t.Name] = row
-					order = append(order, t.Name)
+					row = &Row{Profile: name, Cells: make([]Cell, len(sorted))}
+					rows[k] = row
+					order = append(order, k)
+				}
+				row.Test = t.Name
+				if t.ID != "" {
+					row.ID = t.ID
 				}
 				row.Cells[ci] = Cell{Result: t.Result, Detail: detail(t)}
 			}
@@ -116,6 +124,14 @@ func NewMatrix(reports []*conformance.Report) (*Matrix, error) {
 		}
 	}
 	return m, nil
+}
+
+// testCell is a row's test as the Markdown table shows it: its ID, then its text.
+func testCell(r Row) string {
+	if r.ID == "" {
+		return mdCell(r.Test)
+	}
+	return "`" + r.ID + "` " + mdCell(r.Test)
 }
 
 // compareVersions orders versions like "1.30.1" or "v1.34.4" by semver;
@@ -152,7 +168,7 @@ func (m *Matrix) Markdown() []byte {
 			if r.Profile != p.Profile {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %s |", r.Profile, mdCell(r.Test))
+			fmt.Fprintf(&b, "| %s | %s |", r.Profile, testCell(r))
 			for _, c := range r.Cells {
 				fmt.Fprintf(&b, " %s |", cellText(c))
 			}
@@ -198,7 +214,7 @@ small { color: #4a545e; }
 <table id="matrix" data-columns="{{len .Columns}}" data-rows="{{len .Rows}}">
 <tr><th>profile</th><th>test</th>{{range .Columns}}<th data-istio="{{.IstioVersion}}">{{.Title}}<br><small>{{.Subtitle}}</small></th>{{end}}</tr>
 {{range $p := .Profiles}}<tr data-profile="{{.Profile}}"><th>{{.Profile}}</th><th>profile result</th>{{range .Results}}<td class="{{cls .}}"><b>{{or . "absent"}}</b></td>{{end}}</tr>
-{{range $.Rows}}{{if eq .Profile $p.Profile}}<tr data-test="{{.Test}}"><td>{{.Profile}}</td><td>{{.Test}}</td>{{range .Cells}}<td class="{{cls .Result}}" data-result="{{.Result}}" title="{{.Detail}}">{{or .Result "absent"}}</td>{{end}}</tr>
+{{range $.Rows}}{{if eq .Profile $p.Profile}}<tr data-test="{{.Test}}"><td>{{.Profile}}</td><td>{{if .ID}}<code>{{.ID}}</code> {{end}}{{.Test}}</td>{{range .Cells}}<td class="{{cls .Result}}" data-result="{{.Result}}" title="{{.Detail}}">{{or .Result "absent"}}</td>{{end}}</tr>
 {{end}}{{end}}{{end}}</table>
 </body></html>
 `))
@@ -211,6 +227,8 @@ func (m *Matrix) HTML() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+const retitled = "Reworded tests (same ID, same test)"
 
 // Markdown renders the diff for a job summary or a terminal.
 func (c *Changes) Markdown() []byte {
@@ -228,8 +246,12 @@ func (c *Changes) Markdown() []byte {
 		}
 		fmt.Fprintf(&b, "\n### %s (%d)\n\n", title, len(list))
 		for _, ch := range list {
-			fmt.Fprintf(&b, "- %s `%s`: %s → %s", ch.Profile, mdCell(ch.Test), orDash(ch.Old), orDash(ch.New))
-			if ch.Detail != "" && ch.New != conformance.TestPassed {
+			name := "`" + mdCell(ch.Test) + "`"
+			if ch.ID != "" {
+				name = "`" + ch.ID + "` " + mdCell(ch.Test)
+			}
+			fmt.Fprintf(&b, "- %s %s: %s → %s", ch.Profile, name, orDash(ch.Old), orDash(ch.New))
+			if ch.Detail != "" && (ch.New != conformance.TestPassed || title == retitled) {
 				fmt.Fprintf(&b, " — %s", mdCell(ch.Detail))
 			}
 			b.WriteString("\n")
@@ -241,6 +263,7 @@ func (c *Changes) Markdown() []byte {
 	section("Now run", c.NowRun)
 	section("Added tests", c.Added)
 	section("Removed tests", c.Removed)
+	section(retitled, c.Retitled)
 	if len(c.Profiles) > 0 {
 		fmt.Fprintf(&b, "\n### Profile results (%d)\n\n", len(c.Profiles))
 		for _, p := range c.Profiles {

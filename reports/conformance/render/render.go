@@ -142,9 +142,9 @@ func Markdown(r *conformance.Report) []byte {
 	for _, t := range append(r.Tests(), r.Unprofiled...) {
 		switch {
 		case conformance.Failed(t.Result):
-			failed = append(failed, fmt.Sprintf("- `%s` %s: %s", md(t.Name), t.Result, md(firstLine(t.Message))))
+			failed = append(failed, fmt.Sprintf("- %s %s: %s", mdTest(t), t.Result, md(firstLine(t.Message))))
 		case t.Result == conformance.TestSkipped:
-			skipped = append(skipped, fmt.Sprintf("- `%s`: %s", md(t.Name), md(firstLine(t.Message))))
+			skipped = append(skipped, fmt.Sprintf("- %s: %s", mdTest(t), md(firstLine(t.Message))))
 		case t.Result == conformance.TestNotRun:
 			notRun[t.NotRunReason]++
 		}
@@ -253,4 +253,12 @@ func icon(result string) string {
 // md keeps table and list syntax intact: pipes escaped, newlines flattened.
 func md(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}
+
+// mdTest names a test in Markdown: its catalogue ID (when it has one) and its text.
+func mdTest(t conformance.Test) string {
+	if t.ID == "" {
+		return "`" + md(t.Name) + "`"
+	}
+	return "`" + t.ID + "` " + md(t.Name)
 }

@@ -58,7 +58,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 }, func([]byte) {})
 
 var _ = Describe("Phase 1: install", Label(runinfo.ProfileInstall), func() {
-	It("istiod is ready", Label(runinfo.EvidenceMesh), func(ctx SpecContext) {
+	It("istiod is ready", Label(runinfo.EvidenceMesh, runinfo.IDPrefix+"INSTALL-ISTIOD-READY"), func(ctx SpecContext) {
 		AddReportEntry(runinfo.EntryRetries, runinfo.Retries{What: "istiod Ready", Tries: 3, Seconds: 1.5})
 		behave(ctx, "istiod")
 	})
