@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ambient-e2e/ambient-e2e/harness/config"
 	"github.com/ambient-e2e/ambient-e2e/harness/inventory"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
@@ -33,23 +35,7 @@ appeared since and exits 1 if anything did (what a run left behind).`,
 			if err != nil {
 				return err
 			}
-			k, err := doctorClient(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			sel := kube.OwnedLabel + "=true"
-			if runID != "" {
-				sel = kube.RunLabel + "=" + runID
-			}
-			rev, err := mesh.DiscoverRevision(ctx, k, cfg.IstioNamespace)
-			if err != nil {
-				return err
-			}
-			if cfg.IstioRevision != "" {
-				rev = cfg.IstioRevision
-			}
-			cp := mesh.ControlPlane{Namespace: cfg.IstioNamespace, Revision: rev}
-			inv, err := inventory.Take(ctx, k, inventory.Options{Selector: sel, MeshNamespace: cp.Namespace, MeshConfigMap: cp.MeshConfigMap()})
+			inv, err := takeInventory(ctx, cfg, runID)
 			if err != nil {
 				return err
 			}
@@ -92,4 +78,26 @@ appeared since and exits 1 if anything did (what a run left behind).`,
 	c.Flags().StringVar(&against, "compare", "", "compare with an inventory saved before; exit 1 if anything was added")
 	c.Flags().BoolVarP(&asJSON, "json", "o", false, "print JSON")
 	return c
+}
+
+// takeInventory lists the suite's objects in the settings' cluster: every
+// run's, or one run's with runID.
+func takeInventory(ctx context.Context, cfg *config.Config, runID string) (inventory.Inventory, error) {
+	k, err := doctorClient(ctx, cfg)
+	if err != nil {
+		return inventory.Inventory{}, err
+	}
+	sel := kube.OwnedLabel + "=true"
+	if runID != "" {
+		sel = kube.RunLabel + "=" + runID
+	}
+	rev, err := mesh.DiscoverRevision(ctx, k, cfg.IstioNamespace)
+	if err != nil {
+		return inventory.Inventory{}, err
+	}
+	if cfg.IstioRevision != "" {
+		rev = cfg.IstioRevision
+	}
+	cp := mesh.ControlPlane{Namespace: cfg.IstioNamespace, Revision: rev}
+	return inventory.Take(ctx, k, inventory.Options{Selector: sel, MeshNamespace: cp.Namespace, MeshConfigMap: cp.MeshConfigMap()})
 }

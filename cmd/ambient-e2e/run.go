@@ -82,7 +82,7 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 		return err
 	}
 	if dryRun {
-		return runGinkgo(ctx, root, ginkgo, sigs, nil, "run", "--tags="+tags, "--dry-run", "-v",
+		return runGinkgo(ctx, root, ginkgo, sigs, nil, nil, "run", "--tags="+tags, "--dry-run", "-v",
 			"--label-filter="+cfg.LabelFilter, suitePackage)
 	}
 	if cfg.ReportMode == conformance.ModeVendor {
@@ -101,13 +101,20 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 	for _, stale := range []string{"report.json", "junit.xml", "environment.json", specListFile} {
 		_ = os.Remove(filepath.Join(reportDir, stale))
 	}
-	env := []string{"REPORT_DIR=" + reportDir, "WORK_DIR=" + workDir}
+	// The run's ID is chosen here, not by the suite, so an interrupt can
+	// say what of this run's is in the cluster and what its clean-up removed.
+	runID := cfg.RunID
+	if runID == "" {
+		runID = setup.NewRunID()
+	}
+	watch := newCleanupWatch(cfg, runID)
+	env := []string{"REPORT_DIR=" + reportDir, "WORK_DIR=" + workDir, "RUN_ID=" + runID}
 	if cfg.ConfigFile != "" {
 		env = append(env, config.ConfigEnv+"="+absPath(wd, cfg.ConfigFile))
 	}
 	// The full spec list first (a dry run, seconds once compiled), so the
 	// report can name what a partial or interrupted run did not reach.
-	if err := runGinkgo(ctx, root, ginkgo, sigs, env, "run", "--tags="+tags, "--dry-run", "--no-color", "--silence-skips",
+	if err := runGinkgo(ctx, root, ginkgo, sigs, env, nil, "run", "--tags="+tags, "--dry-run", "--no-color", "--silence-skips",
 		"--output-dir="+reportDir, "--json-report="+specListFile, suitePackage); err != nil {
 		say("could not list the specs (the report will not name the ones that did not run): " + err.Error())
 	}
@@ -117,8 +124,9 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 	args = append(args, suitePackage)
 	say(fmt.Sprintf("ambient-e2e run: %d processes, label filter %q, bounded by %s; reports in %s", cfg.Procs, cfg.LabelFilter, cfg.SuiteTimeout, reportDir))
 	start := time.Now()
-	runErr := runGinkgo(ctx, root, ginkgo, sigs, env, args...)
+	runErr := runGinkgo(ctx, root, ginkgo, sigs, env, func() { watch.interrupted(ctx) }, args...)
 	say(fmt.Sprintf("the suite ran for %s", time.Since(start).Round(time.Second)))
+	watch.report(ctx)
 
 	p, r, err := buildReport(cfg, reportDir)
 	if err != nil {
@@ -132,8 +140,8 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 // runGinkgo runs the Ginkgo CLI in a process group of its own and passes
 // this process's signals to the whole group: Ginkgo's CLI does not pass a
 // signal it gets on to its spec processes, so a signal to it alone would
-// leave the specs running.
-func runGinkgo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal, env []string, args ...string) error {
+// leave the specs running. onInterrupt (if any) is called at the first.
+func runGinkgo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal, env []string, onInterrupt func(), args ...string) error {
 	cmd := exec.Command(ginkgo, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Stdin = dir, os.Stdout, os.Stderr, nil
 	cmd.Env = append(os.Environ(), env...)
@@ -166,6 +174,9 @@ func runGinkgo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal, e
 			case 1:
 				say(fmt.Sprintf("\nambient-e2e run: %s: interrupting every Ginkgo process; the specs clean up and the reports are written (another signal stops the clean-up)", sig))
 				_ = syscall.Kill(-pgid, syscall.SIGINT)
+				if onInterrupt != nil {
+					onInterrupt()
+				}
 			case 2:
 				say("ambient-e2e run: a second signal: Ginkgo stops cleaning up and only reports (a third kills the processes)")
 				_ = syscall.Kill(-pgid, syscall.SIGINT)

@@ -13,10 +13,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -37,6 +40,9 @@ type Inventory struct {
 	// MeshProviders are extension providers the suite recorded adding to
 	// the mesh config: "<namespace>/<configmap>: <provider> (run <id>)".
 	MeshProviders []string `json:"meshProviders"`
+	// Deleting are the items above (as Items names them) that Kubernetes
+	// is deleting already (a deletion timestamp): a namespace terminating.
+	Deleting []string `json:"deleting,omitempty"`
 
 	// outside are the objects of ClusterScoped and Elsewhere, to delete.
 	outside []Object
@@ -119,8 +125,20 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 	if err != nil && len(lists) == 0 {
 		return Inventory{}, fmt.Errorf("discovering the cluster's resource types: %w", err)
 	}
-	var inv Inventory
-	var namespaced []Object
+	// Every resource type is listed at once (a few at a time): one after
+	// the other takes seconds on a busy cluster, and an interrupted run
+	// lists twice while it cleans up.
+	type listed struct {
+		r     metav1.APIResource
+		gvr   schema.GroupVersionResource
+		items []unstructured.Unstructured
+	}
+	var (
+		mu      sync.Mutex
+		results []listed
+		g, gctx = errgroup.WithContext(ctx)
+	)
+	g.SetLimit(8)
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)
 		if err != nil {
@@ -130,25 +148,46 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || r.Name == "events" {
 				continue
 			}
-			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{LabelSelector: o.Selector})
-			if err != nil {
-				if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsForbidden(err) {
-					continue
+			gvr := gv.WithResource(r.Name)
+			g.Go(func() error {
+				items, err := dyn.Resource(gvr).List(gctx, metav1.ListOptions{LabelSelector: o.Selector})
+				if err != nil {
+					if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsForbidden(err) {
+						return nil
+					}
+					return fmt.Errorf("listing %s: %w", r.Name, err)
 				}
-				return Inventory{}, fmt.Errorf("listing %s: %w", r.Name, err)
+				mu.Lock()
+				results = append(results, listed{r, gvr, items.Items})
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return Inventory{}, err
+	}
+	var inv Inventory
+	var namespaced []Object
+	for _, res := range results {
+		r := res.r
+		for _, it := range res.items {
+			var item string
+			switch {
+			case r.Kind == "Namespace":
+				item = "namespace " + it.GetName()
+				inv.Namespaces = append(inv.Namespaces, it.GetName())
+			case !r.Namespaced:
+				item = r.Kind + "/" + it.GetName()
+				inv.ClusterScoped = append(inv.ClusterScoped, item)
+				inv.outside = append(inv.outside, Object{Resource: res.gvr, Name: it.GetName(), Item: item})
+				item = "cluster-scoped " + item
+			default:
+				namespaced = append(namespaced, Object{Resource: res.gvr, Namespace: it.GetNamespace(), Name: it.GetName(),
+					Item: r.Kind + "/" + it.GetNamespace() + "/" + it.GetName()})
 			}
-			for _, it := range items.Items {
-				switch {
-				case r.Kind == "Namespace":
-					inv.Namespaces = append(inv.Namespaces, it.GetName())
-				case !r.Namespaced:
-					item := r.Kind + "/" + it.GetName()
-					inv.ClusterScoped = append(inv.ClusterScoped, item)
-					inv.outside = append(inv.outside, Object{Resource: gv.WithResource(r.Name), Name: it.GetName(), Item: item})
-				default:
-					namespaced = append(namespaced, Object{Resource: gv.WithResource(r.Name), Namespace: it.GetNamespace(), Name: it.GetName(),
-						Item: r.Kind + "/" + it.GetNamespace() + "/" + it.GetName()})
-				}
+			if item != "" && it.GetDeletionTimestamp() != nil {
+				inv.Deleting = append(inv.Deleting, item)
 			}
 		}
 	}
@@ -171,9 +210,10 @@ func Take(ctx context.Context, k *kube.Kube, o Options) (Inventory, error) {
 			return Inventory{}, fmt.Errorf("reading the mesh config: %w", err)
 		}
 	}
-	for _, s := range []*[]string{&inv.Namespaces, &inv.ClusterScoped, &inv.Elsewhere, &inv.MeshProviders} {
+	for _, s := range []*[]string{&inv.Namespaces, &inv.ClusterScoped, &inv.Elsewhere, &inv.MeshProviders, &inv.Deleting} {
 		sort.Strings(*s)
 	}
+	sort.Slice(inv.outside, func(i, j int) bool { return inv.outside[i].Item < inv.outside[j].Item })
 	return inv, nil
 }
 
@@ -206,4 +246,30 @@ func DeleteOutside(ctx context.Context, dyn dynamic.Interface, objects []Object)
 // Dynamic is the dynamic client of k's cluster.
 func Dynamic(k *kube.Kube) (dynamic.Interface, error) {
 	return dynamic.NewForConfig(k.Env.Client().RESTConfig())
+}
+
+// CleanUp is what became of the items of an inventory taken when a run
+// began to clean up, judged by one taken after.
+type CleanUp struct {
+	Removed  []string // gone
+	Deleting []string // still there, with a deletion timestamp (Kubernetes finishes it)
+	Left     []string // still there and not being deleted: left behind
+}
+
+// CleanedUp compares the inventory taken when clean-up began with the one
+// taken after it.
+func CleanedUp(before, after Inventory) CleanUp {
+	var c CleanUp
+	now := after.Items()
+	for _, it := range before.Items() {
+		switch {
+		case !slices.Contains(now, it):
+			c.Removed = append(c.Removed, it)
+		case slices.Contains(after.Deleting, it):
+			c.Deleting = append(c.Deleting, it)
+		default:
+			c.Left = append(c.Left, it)
+		}
+	}
+	return c
 }

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,5 +91,20 @@ func TestDeleteOutsideDeletesClusterScopedAndElsewhereObjects(t *testing.T) {
 	}
 	if _, err := dyn.Resource(gvrPod).Namespace("istio-system").Get(t.Context(), "istiod-1", metav1.GetOptions{}); err != nil {
 		t.Errorf("a pod the suite does not own was touched: %v", err)
+	}
+}
+
+func TestCleanedUpSaysWhatBecameOfEachItem(t *testing.T) {
+	before := Inventory{Namespaces: []string{"ae-a", "ae-b", "ae-c"}, MeshProviders: []string{"istio-system/istio: authz (run r1)"}}
+	after := Inventory{Namespaces: []string{"ae-b", "ae-c"}, Deleting: []string{"namespace ae-b"}}
+	c := CleanedUp(before, after)
+	if !slices.Equal(c.Removed, []string{"mesh-config provider istio-system/istio: authz (run r1)", "namespace ae-a"}) {
+		t.Errorf("removed %q", c.Removed)
+	}
+	if !slices.Equal(c.Deleting, []string{"namespace ae-b"}) || !slices.Equal(c.Left, []string{"namespace ae-c"}) {
+		t.Errorf("deleting %q, left %q", c.Deleting, c.Left)
+	}
+	if c := CleanedUp(before, Inventory{}); len(c.Removed) != 4 || c.Left != nil || c.Deleting != nil {
+		t.Errorf("all gone: %+v", c)
 	}
 }

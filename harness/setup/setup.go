@@ -235,7 +235,7 @@ func Provision(ctx context.Context, cfg *config.Config, out io.Writer) (Shared, 
 	}
 	sh := Shared{RunID: cfg.RunID, IstioVersion: rel.Istio, Mesh: mesh.ControlPlane{Namespace: cfg.IstioNamespace, Revision: cfg.IstioRevision}}
 	if sh.RunID == "" {
-		sh.RunID = randomID()
+		sh.RunID = NewRunID()
 	}
 	if cfg.MeshMode == config.MeshPreinstalled && cfg.IstioVersion == "" {
 		sh.IstioVersion = "" // nothing to compare the running version with
@@ -556,7 +556,8 @@ func absolute(p string) string {
 	return a
 }
 
-func randomID() string {
+// NewRunID returns a fresh run ID (RUN_ID when it is not set): 8 hex digits.
+func NewRunID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
