@@ -51,13 +51,19 @@ type Cluster struct {
 	CNI               string `json:"cni,omitempty"` // "" when not detectable
 }
 
-// Node is one node's platform, from its status.nodeInfo.
+// Node is one node's platform, from its status.nodeInfo. The conformance
+// report publishes it as it is (conformance.Node is this type).
 type Node struct {
-	Name             string `json:"name"`
-	OSImage          string `json:"osImage"`
-	KernelVersion    string `json:"kernelVersion"`
+	// Name is the node's name.
+	Name string `json:"name"`
+	// OSImage is the node's OS, e.g. Debian GNU/Linux 13 (trixie).
+	OSImage string `json:"osImage"`
+	// KernelVersion is the node's kernel.
+	KernelVersion string `json:"kernelVersion"`
+	// ContainerRuntime is the runtime and its version, e.g. containerd://2.1.4.
 	ContainerRuntime string `json:"containerRuntime"`
-	KubeletVersion   string `json:"kubeletVersion"`
+	// KubeletVersion is the kubelet's version.
+	KubeletVersion string `json:"kubeletVersion"`
 }
 
 // Mesh describes the Istio installation the run judged.

@@ -403,10 +403,8 @@ func (b *builder) readEnvironment() {
 		s.Settings = append(s.Settings, Setting(st))
 	}
 	c := env.Cluster
-	r.Cluster = Cluster{Mode: c.Mode, Name: c.Name, KubernetesVersion: c.KubernetesVersion, NodeCount: len(c.Nodes), CNI: c.CNI}
-	for _, n := range c.Nodes {
-		r.Cluster.Nodes = append(r.Cluster.Nodes, Node(n))
-	}
+	r.Cluster = Cluster{Mode: c.Mode, Name: c.Name, KubernetesVersion: c.KubernetesVersion, NodeCount: len(c.Nodes), CNI: c.CNI,
+		Nodes: slices.Clone(c.Nodes)}
 	m := env.Mesh
 	waypoints := r.Mesh.Images // from the tests' entries
 	r.Mesh = Mesh{Mode: m.Mode, ExpectedVersion: m.ExpectedVersion, Version: m.Version, Namespace: m.Namespace, Revision: m.Revision}

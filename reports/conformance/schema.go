@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +38,12 @@ func GenerateSchema(sourceDir string) ([]byte, error) {
 	r := &invopop.Reflector{}
 	if err := r.AddGoComments("github.com/ambient-e2e/ambient-e2e/reports/conformance", sourceDir); err != nil {
 		return nil, fmt.Errorf("reading the doc comments of %s: %w", sourceDir, err)
+	}
+	// Types the report shares with the run's records (Node) are defined
+	// once, in harness/runinfo: their descriptions come from there.
+	runinfoDir := filepath.Join(sourceDir, "..", "..", "harness", "runinfo")
+	if err := r.AddGoComments("github.com/ambient-e2e/ambient-e2e/harness/runinfo", runinfoDir); err != nil {
+		return nil, fmt.Errorf("reading the doc comments of %s: %w", runinfoDir, err)
 	}
 	s := r.Reflect(&Report{})
 	s.ID = schemaID

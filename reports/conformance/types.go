@@ -6,7 +6,11 @@
 // and checks its digest.
 package conformance
 
-import "time"
+import (
+	"time"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
+)
 
 // Report identity: every report carries these; Load refuses others.
 const (
@@ -168,7 +172,8 @@ type Setting struct {
 	Source string `json:"source"`
 }
 
-// Cluster is the Kubernetes cluster the run used.
+// Cluster is the Kubernetes cluster the run used: the report's shape of
+// runinfo.Cluster (with NodeCount; Node is runinfo's own type).
 type Cluster struct {
 	// Mode is kind or existing.
 	Mode string `json:"mode,omitempty"`
@@ -184,14 +189,8 @@ type Cluster struct {
 	CNI string `json:"cni,omitempty"`
 }
 
-// Node is one node's platform.
-type Node struct {
-	Name             string `json:"name"`
-	OSImage          string `json:"osImage"`
-	KernelVersion    string `json:"kernelVersion"`
-	ContainerRuntime string `json:"containerRuntime"`
-	KubeletVersion   string `json:"kubeletVersion"`
-}
+// Node is one node's platform (defined once, in harness/runinfo).
+type Node = runinfo.Node
 
 // Mesh is the Istio installation the run judged.
 type Mesh struct {
