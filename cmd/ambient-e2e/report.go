@@ -15,6 +15,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance/browser"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance/compare"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance/render"
+	"github.com/ambient-e2e/ambient-e2e/reports/conformance/submission"
 )
 
 func reportCmd() *cobra.Command {
@@ -25,7 +26,7 @@ func reportCmd() *cobra.Command {
 (conformance-report.yaml and .json, with .html and .md): built from Ginkgo's
 JSON report and the run's environment.json, never by judging a test again.`,
 	}
-	c.AddCommand(reportBuildCmd(), reportVerifyCmd(), reportCheckHTMLCmd(), reportMatrixCmd(), reportDiffCmd(), reportTimingCmd())
+	c.AddCommand(reportBuildCmd(), reportVerifyCmd(), reportSubmissionCmd(), reportCheckHTMLCmd(), reportMatrixCmd(), reportDiffCmd(), reportTimingCmd())
 	return c
 }
 
@@ -98,15 +99,30 @@ func printReport(p render.Paths, r *conformance.Report) {
 
 func reportVerifyCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "verify FILE",
-		Short: "Check a conformance report: schema, statistics and results recomputed, digest",
+		Use:   "verify FILE|DIR",
+		Short: "Check a conformance report (schema, statistics and results recomputed, digest), or a submission folder",
 		Long: `verify checks a conformance report as a reviewer or a CI bot would: the
 schema version and JSON Schema, every profile's statistics and result
 recomputed from its tests, and the digest over the content, so a modified
 report is detected. It exits 0 when the report is sound and 1 naming each
-problem.`,
+problem. Given a directory, it checks a submission folder (report
+submission) as a review bot would: every file present, the report verified,
+made in vendor mode from a whole, finished run, PRODUCT.yaml equal to the
+report's implementation block, the README's contents and Reproduce section
+(command and config), the JUnit report and the e2e log of the same run.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
+				ps := submission.Verify(args[0])
+				for _, p := range ps {
+					fmt.Println("  " + p)
+				}
+				if len(ps) > 0 {
+					return exitError{code: 1, err: fmt.Errorf("%s: %d problems; the submission cannot be merged as it is", args[0], len(ps))}
+				}
+				say(args[0] + ": a sound submission (every file; the report verified, submittable and matching PRODUCT.yaml, the README's Reproduce section, the JUnit report and the log of the same run)")
+				return nil
+			}
 			if err := conformance.Verify(args[0]); err != nil {
 				return err
 			}
@@ -114,6 +130,40 @@ problem.`,
 			return nil
 		},
 	}
+}
+
+func reportSubmissionCmd() *cobra.Command {
+	var out, dir string
+	c := &cobra.Command{
+		Use:   "submission --config vendor.yaml --out DIR",
+		Short: "Make the folder a vendor opens a pull request with, from a vendor run",
+		Long: `submission writes what a vendor submits: the run's conformance-report.yaml
+unmodified, junit.xml, e2e.log, PRODUCT.yaml (the implementation block), the
+config file the run read (--config or AMBIENT_E2E_CONFIG) as config.yaml, and a
+README.md with a table of contents, the results and the exact Reproduce
+command and config. It refuses a run that cannot be submitted: a report that
+does not verify, not REPORT_MODE=vendor, a filtered or an interrupted run.
+Check the folder with: ambient-e2e report verify DIR.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			if dir == "" {
+				dir = setup.ReportDir(cfg)
+			}
+			if err := submission.Write(submission.Inputs{ReportDir: dir, ConfigPath: cfg.ConfigFile}, out); err != nil {
+				return err
+			}
+			say(fmt.Sprintf("submission folder %s written from %s; check it: ambient-e2e report verify %s", out, dir, out))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "the submission folder to write (absent or empty)")
+	c.Flags().StringVar(&dir, "report-dir", "", "the run's report directory (default: REPORT_DIR)")
+	_ = c.MarkFlagRequired("out")
+	return c
 }
 
 func reportCheckHTMLCmd() *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -24,6 +25,10 @@ import (
 // specListFile is the suite's full spec list (a Ginkgo dry run), which the
 // report uses to list the specs a run did not reach.
 const specListFile = "spec-list.json"
+
+// e2eLogFile is the run's log in the report directory: Ginkgo's output as
+// the terminal showed it.
+const e2eLogFile = "e2e.log"
 
 // suitePackage is the Ginkgo suite, relative to the module root.
 const suitePackage = "./suites/ambient"
@@ -98,7 +103,7 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 			return err
 		}
 	}
-	for _, stale := range []string{"report.json", "junit.xml", "environment.json", specListFile} {
+	for _, stale := range []string{"report.json", "junit.xml", "environment.json", specListFile, e2eLogFile} {
 		_ = os.Remove(filepath.Join(reportDir, stale))
 	}
 	// The run's ID is chosen here, not by the suite, so an interrupt can
@@ -122,9 +127,18 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 		"--label-filter=" + cfg.LabelFilter, "--output-dir=" + reportDir}
 	args = append(args, strings.Fields(cfg.GinkgoFlags)...)
 	args = append(args, suitePackage)
-	say(fmt.Sprintf("ambient-e2e run: %d processes, label filter %q, bounded by %s; reports in %s", cfg.Procs, cfg.LabelFilter, cfg.SuiteTimeout, reportDir))
+	// What the terminal shows is also the run's log (a submission's e2e.log).
+	logFile, err := os.Create(filepath.Join(reportDir, e2eLogFile))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	out := io.MultiWriter(os.Stdout, logFile)
+	head := fmt.Sprintf("ambient-e2e run %s: %d processes, label filter %q, bounded by %s; reports in %s", runID, cfg.Procs, cfg.LabelFilter, cfg.SuiteTimeout, reportDir)
+	say(head)
+	fmt.Fprintln(logFile, head)
 	start := time.Now()
-	runErr := runGinkgo(ctx, root, ginkgo, sigs, env, func() { watch.interrupted(ctx) }, args...)
+	runErr := runGinkgoTo(ctx, root, ginkgo, sigs, env, out, func() { watch.interrupted(ctx) }, args...)
 	say(fmt.Sprintf("the suite ran for %s", time.Since(start).Round(time.Second)))
 	watch.report(ctx)
 
@@ -142,8 +156,17 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 // signal it gets on to its spec processes, so a signal to it alone would
 // leave the specs running. onInterrupt (if any) is called at the first.
 func runGinkgo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal, env []string, onInterrupt func(), args ...string) error {
+	return runGinkgoTo(ctx, dir, ginkgo, sigs, env, nil, onInterrupt, args...)
+}
+
+// runGinkgoTo is runGinkgo with Ginkgo's output (stdout and stderr) to out;
+// nil is this process's stdout and stderr.
+func runGinkgoTo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal, env []string, out io.Writer, onInterrupt func(), args ...string) error {
 	cmd := exec.Command(ginkgo, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Stdin = dir, os.Stdout, os.Stderr, nil
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
