@@ -1,5 +1,5 @@
 // Package ambient holds Istio ambient's enrollment vocabulary (labels and
-// annotations from Istio's sources, facts §2) and the pure logic the specs
+// annotations from Istio's sources, docs/istio-facts.md §2) and the pure logic the specs
 // judge pods with: who is enrolled, and whether anything restarted.
 package ambient
 

@@ -93,7 +93,7 @@ func ztunnelScrapeText(srcMTLS, dstMTLS, dstPlain int) string {
 // src/proxy.rs; the policy-update close: src/proxy/connection_manager.rs,
 // logged inside the inpod "proxy" span (src/inpod/statemanager.rs).
 
-// factsExampleLine is the example of facts §5.1 verbatim (bookinfo,
+// factsExampleLine is the example of docs/istio-facts.md §5.1 verbatim (bookinfo,
 // productpage -> details, outbound).
 const factsExampleLine = "2025-01-23T05:07:25.806642Z\tinfo\taccess\tconnection complete\tsrc.addr=10.129.0.48:40978 src.workload=\"productpage-v1-…\" src.namespace=\"bookinfo\" src.identity=\"spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage\" dst.addr=10.129.0.43:15008 dst.hbone_addr=10.129.0.43:9080 dst.service=\"details.bookinfo.svc.cluster.local\" dst.workload=\"details-v1-…\" dst.namespace=\"bookinfo\" dst.identity=\"spiffe://cluster.local/ns/bookinfo/sa/bookinfo-details\" direction=\"outbound\" bytes_sent=283 bytes_recv=358 duration=\"2ms\""
 

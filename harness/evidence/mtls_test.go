@@ -85,7 +85,7 @@ func TestCheckPlaintextNotBlamedOnOtherNamespace(t *testing.T) {
 // TestCheckScopedToThePair: two clients with the same identity (the
 // same-node and the cross-node placement of one spec, both with SA
 // "client") must not count for each other, and another pair's plaintext is
-// no hint about this one (audit findings 3 and the misleading hints).
+// no hint about this one (docs/review-findings.md #3 and the misleading hints).
 func TestCheckScopedToThePair(t *testing.T) {
 	const sameNodeClient = "10.244.2.20"
 	other := strings.NewReplacer("src.addr=10.244.1.7:51234", "src.addr="+sameNodeClient+":40000").Replace(outboundLine)

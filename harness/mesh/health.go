@@ -21,7 +21,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 )
 
-// Names of Istio's ambient components (istio manifests; facts §1.1).
+// Names of Istio's ambient components (istio manifests; docs/istio-facts.md §1.1).
 const (
 	// DefaultNamespace is where istioctl and the Helm docs install Istio.
 	DefaultNamespace = "istio-system"

@@ -37,7 +37,7 @@ type InstallOptions struct {
 // overlayTmpl is the IstioOperator the suite installs: the ambient profile
 // (istio manifests/profiles/ambient.yaml: istiod, istio-cni, ztunnel, no
 // ingress) and a pinned hub, because 1.30's default registry is being retired
-// (facts §1.2). kind needs no platform override (facts §1.4).
+// (docs/istio-facts.md §1.2). kind needs no platform override (docs/istio-facts.md §1.4).
 var overlayTmpl = template.Must(template.New("iop").Parse(`apiVersion: install.istio.io/v1alpha1
 kind: IstioOperator
 metadata:

@@ -338,7 +338,7 @@ func installMesh(ctx context.Context, cfg *config.Config, env *Env, sh *Shared, 
 	opts := mesh.InstallOptions{Version: env.Release.Istio, Hub: cfg.IstioHub, ReadinessTimeout: cfg.ReadyTimeout}
 	if env.Cluster.IsKind() {
 		// Every image once on the host and into all nodes now, so no spec's
-		// bound runs while a node pulls (audit finding 6).
+		// bound runs while a node pulls (docs/review-findings.md #6).
 		images, err := mesh.ReleaseImages(ctx, path, absolute(cfg.WorkDir), opts, time.Minute)
 		if err != nil {
 			return err

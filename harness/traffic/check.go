@@ -71,7 +71,7 @@ func Class(c wire.ErrorClass) Check {
 	}
 }
 
-// Reset is what a client sees when ztunnel denies a connection (facts §4.3).
+// Reset is what a client sees when ztunnel denies a connection (docs/istio-facts.md §4.3).
 func Reset() Check { return Class(wire.ClassReset) }
 
 // ZtunnelRefused is what a client sees when the destination ztunnel's
@@ -233,7 +233,7 @@ func Each(c Check, results []wire.Result) error {
 }
 
 // RequestIDHeader is the header Envoy adds and ztunnel never does: the
-// server seeing it proves a waypoint was in the path (facts §6.3).
+// server seeing it proves a waypoint was in the path (docs/istio-facts.md §6.3).
 const RequestIDHeader = "X-Request-Id"
 
 // ViaWaypoint is Istio's IsL7(): the echo server received X-Request-Id.

@@ -3,7 +3,7 @@
 // and reads what Istio reports about them: the Gateway's Programmed
 // condition, the waypoint's pods and metrics, a Service's
 // istio.io/WaypointBound condition and a policy's ZtunnelAccepted and
-// WaypointAccepted conditions (facts §3, §6.2, §6.3).
+// WaypointAccepted conditions (docs/istio-facts.md §3, §6.2, §6.3).
 package waypoint
 
 import (

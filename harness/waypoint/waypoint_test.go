@@ -10,7 +10,7 @@ import (
 )
 
 // The Gateway must be what `istioctl waypoint apply --for service` writes
-// (facts §3.2, istio istioctl/pkg/waypoint/waypoint.go).
+// (docs/istio-facts.md §3.2, istio istioctl/pkg/waypoint/waypoint.go).
 func TestGatewayIsWhatIstioctlApplies(t *testing.T) {
 	const istioctlOutput = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -79,7 +79,7 @@ func TestProgrammed(t *testing.T) {
 }
 
 // The status istiod writes on a selector-bound L7 ALLOW policy of a
-// ztunnel-only workload (facts §4.2; the same text is quoted by users of
+// ztunnel-only workload (docs/istio-facts.md §4.2; the same text is quoted by users of
 // Istio 1.24–1.31).
 const misboundPolicy = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy

@@ -13,7 +13,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 )
 
-// Ports and paths of ztunnel (ztunnel src/metrics/server.rs; facts §5.2).
+// Ports and paths of ztunnel (ztunnel src/metrics/server.rs; docs/istio-facts.md §5.2).
 const (
 	MetricsPort = 15020
 	MetricsPath = "/metrics"

@@ -17,7 +17,7 @@ import (
 // Seed, Phase 2: "Enable Ambient for One Namespace" with
 // `kubectl label namespace test-app istio.io/dataplane-mode=ambient`.
 // The seed checks pod labels; what proves enrollment is istio-cni's
-// ambient.istio.io/redirection=enabled annotation (facts §2.3), reached
+// ambient.istio.io/redirection=enabled annotation (docs/istio-facts.md §2.3), reached
 // without restarting any pod.
 var _ = Describe("Phase 2: enable ambient for one namespace", Ordered, ContinueOnFailure, func() {
 	var (

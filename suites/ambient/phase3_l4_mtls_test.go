@@ -24,7 +24,7 @@ import (
 // "tls", which proves nothing. Here each connection must show up at the
 // client node's ztunnel (outbound) and the server node's ztunnel (inbound)
 // with both SPIFFE identities and HBONE on 15008, and the mutual_tls
-// connection counters must grow by the connections sent (facts §5.1, §5.2).
+// connection counters must grow by the connections sent (docs/istio-facts.md §5.1, §5.2).
 var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Ordered, ContinueOnFailure, func() {
 	// The catalogue's titles of L4-MTLS-METRIC-* say 5: change both together.
 	const connections = 5
@@ -159,7 +159,7 @@ var _ = Describe("Phase 3: verify L4 security — mTLS proven by identity", Orde
 // port until the client node's ztunnel logs one of them as mTLS. istiod
 // marks a pod HBONE only after it sees the redirection annotation, then
 // pushes that to every ztunnel; until the client's ztunnel has the push it
-// sends plaintext (audit finding 4; pilot/pkg/serviceregistry/ambient/
+// sends plaintext (docs/review-findings.md #4; pilot/pkg/serviceregistry/ambient/
 // workloads.go setTunnelProtocol, ztunnel src/proxy/outbound.rs). The
 // counted connections go to the HTTP port, so these never count for them.
 // Failing to warm up is recorded, not fatal: the checks then say what they

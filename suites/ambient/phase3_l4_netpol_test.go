@@ -66,7 +66,7 @@ var _ = Describe("Policy and security basics: NetworkPolicy with AuthorizationPo
 		requireEnforcement()
 		// A CNI that also blocks the kubelet's probes leaves peer NotReady,
 		// and a client then sees a refusal for want of an endpoint, not the
-		// drop this row is about: judge only a Ready peer (audit finding 12).
+		// drop this row is about: judge only a Ready peer (docs/review-findings.md #12).
 		p, err := w.outside.Pod(ctx, "peer")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(kube.PodReady(p)).To(BeTrue(), "cannot judge: peer %s is not Ready under the NetworkPolicies (do they block the kubelet's probes?): %v", p.Name, p.Status.Conditions)

@@ -106,7 +106,7 @@ var _ = Describe("Policy and security basics: L4 AuthorizationPolicy enforced by
 })
 
 // Seed: PeerAuthentication is not in the article, but "mTLS by default"
-// only means plaintext is refused under STRICT (facts §4.4, §5.4).
+// only means plaintext is refused under STRICT (docs/istio-facts.md §4.4, §5.4).
 var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", Ordered, ContinueOnFailure, func() {
 	var w *l4World
 	BeforeAll(func(ctx SpecContext) { w = newL4World(ctx, "strict") })
@@ -121,10 +121,10 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", Or
 		since := time.Now()
 		expectTraffic(ctx, outside, w.backend(), refused)
 		// One refusal could be a transient: every fresh connection after it
-		// must be refused too (audit finding 9), by the static DENY istiod
+		// must be refused too (docs/review-findings.md #9), by the static DENY istiod
 		// adds in the root namespace once a PeerAuthentication exists
 		// (pilot/pkg/serviceregistry/ambient/authorization.go@1.30.3:
-		// staticStrictPolicyName; facts §4.4).
+		// staticStrictPolicyName; docs/istio-facts.md §4.4).
 		const n = 5
 		expectEach(ctx, outside, w.backend(), n, refused)
 		expectRefusedByPolicy(ctx, outside, w.pod(ctx, "backend"),
@@ -138,12 +138,12 @@ var _ = Describe("Policy and security basics: STRICT mTLS rejects plaintext", Or
 
 // ztunnel re-checks open connections when policy changes and closes the
 // ones no longer allowed (ztunnel src/proxy/connection_manager.rs
-// PolicyWatcher, facts §4.2). Waypoints check per request instead; this is
+// PolicyWatcher, docs/istio-facts.md §4.2). Waypoints check per request instead; this is
 // the ztunnel half. Any break would pass a naive check (an idle timeout, a
 // ztunnel restart, a bug that drops every connection on a push), so the
 // break must come after the DENY, an allowed connection held beside it must
 // survive, and the backend's ztunnel must say it closed exactly this one
-// (audit finding 2).
+// (docs/review-findings.md #2).
 //
 // Two scopes of the same DENY, because ztunnel treats them differently. The
 // PolicyWatcher re-checks each open connection with assert_rbac against the
@@ -234,7 +234,7 @@ var _ = Describe("Policy and security basics: a policy change and connections al
 })
 
 // Version-gated: istio_tcp_connections_failed_total exists from Istio 1.29
-// (facts §5.2). Older releases report this spec as skipped, with the reason.
+// (docs/istio-facts.md §5.2). Older releases report this spec as skipped, with the reason.
 var _ = Describe("Policy and security basics: denied connections are counted", Ordered, func() {
 	spec("L4-AUTHZ-DENIED-METRIC", func(ctx SpecContext) {
 		if on, err := env.Release.Feature(versions.FeatureTCPConnectionsFailedMetric); err != nil || !on {
@@ -249,7 +249,7 @@ var _ = Describe("Policy and security basics: denied connections are counted", O
 		expectTraffic(ctx, w.clients["other"], w.backend(), traffic.ZtunnelRefused())
 		// Only this spec's denies: the flag ztunnel sets on a policy denial
 		// (src/proxy/metrics.rs ResponseFlags::AuthorizationPolicyDenied →
-		// "DENY") and this namespace's destination (audit finding 5).
+		// "DENY") and this namespace's destination (docs/review-findings.md #5).
 		match := map[string]string{evidence.LabelReporter: evidence.ReporterDestination,
 			evidence.LabelResponseFlags: evidence.ResponseFlagDeny, evidence.LabelDestinationWorkloadNamespace: w.mesh.Namespace}
 		Eventually(func(ctx context.Context) (float64, error) {

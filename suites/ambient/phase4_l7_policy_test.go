@@ -36,7 +36,7 @@ type l7Row struct {
 	Want    traffic.Check
 }
 
-// forbidden is the waypoint's RBAC deny (facts §4.3).
+// forbidden is the waypoint's RBAC deny (docs/istio-facts.md §4.3).
 var forbidden = traffic.Forbidden()
 
 // runL7Rows turns rows into specs. Each row is retried until POLICY_TIMEOUT
@@ -88,7 +88,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", fun
 		})
 	}
 
-	// Waypoints do not impersonate the client (facts §4.1): a selector
+	// Waypoints do not impersonate the client (docs/istio-facts.md §4.1): a selector
 	// policy at the destination sees the waypoint's identity.
 	Describe("a selector ALLOW at the destination must also allow the waypoint's identity", Ordered, ContinueOnFailure, func() {
 		var (
@@ -122,7 +122,7 @@ var _ = Describe("Phase 4: L7 AuthorizationPolicy enforced by the waypoint", fun
 })
 
 // The seed's require-jwt, bound with targetRefs, with a per-run issuer and
-// inline JWKS: the expectations of Istio's TestL7JWT (facts §4.5).
+// inline JWKS: the expectations of Istio's TestL7JWT (docs/istio-facts.md §4.5).
 var _ = Describe("Phase 4: JWT at the waypoint (the seed's require-jwt, bound with targetRefs)", Ordered, ContinueOnFailure, func() {
 	var (
 		w      *l7World
@@ -255,7 +255,7 @@ func authzDecisions(ctx context.Context, w *l7World, since time.Time) ([]wire.Au
 
 // The seed binds its L7 rules with `selector`. On a workload served only by
 // ztunnel istiod drops ALLOW rules with HTTP attributes, so nothing is
-// allowed (fail closed), and says so on the policy (facts §4.2).
+// allowed (fail closed), and says so on the policy (docs/istio-facts.md §4.2).
 var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed", Ordered, ContinueOnFailure, func() {
 	var w *l7World
 	const fix = "bind L7 rules to a waypoint with targetRefs (kind Service or Gateway), not with selector: " +
@@ -275,7 +275,7 @@ var _ = Describe("Phase 4: the seed's L7 policy bound with selector fails closed
 		const n = 5
 		expectEach(ctx, w.frontend, w.api("POST", "/api/items"), n, refused)
 		// istiod dropped the ALLOW's only rule (HTTP attributes), so the
-		// workload has an ALLOW that matches nothing (facts §4.2).
+		// workload has an ALLOW that matches nothing (docs/istio-facts.md §4.2).
 		api, err := w.s.Pod(ctx, "api")
 		Expect(err).NotTo(HaveOccurred())
 		expectRefusedByPolicy(ctx, w.frontend, api, evidence.ReasonNotAllowed, since, n)

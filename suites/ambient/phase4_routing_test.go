@@ -14,7 +14,7 @@ import (
 )
 
 // An HTTPRoute whose parent is the Service api (GAMMA) is applied by the
-// waypoint the Service uses (facts §6.1). The route (fixtures
+// waypoint the Service uses (docs/istio-facts.md §6.1). The route (fixtures
 // httproute-api.yaml): /v2 → api-v2, /split → api-v1 80 % / api-v2 20 %,
 // anything else → api-v1 with the header x-ambient-e2e-route: default added.
 var _ = Describe("Phase 4: HTTPRoute on the Service, applied by the waypoint", Ordered, ContinueOnFailure, func() {

@@ -24,7 +24,7 @@ import (
 // Istio does today: `istioctl waypoint apply` (not `istioctl x waypoint`,
 // gone since 1.23), pods selected by gateway.networking.k8s.io/gateway-name
 // (not istio.io/gateway-name, gone since 1.24), and nothing uses a waypoint
-// until istio.io/use-waypoint says so (facts §3).
+// until istio.io/use-waypoint says so (docs/istio-facts.md §3).
 var _ = Describe("Phase 4: add a waypoint for L7 features", Ordered, ContinueOnFailure, func() {
 	const name = "waypoint"
 	var (
@@ -88,7 +88,7 @@ var _ = Describe("Phase 4: add a waypoint for L7 features", Ordered, ContinueOnF
 	})
 
 	// Item 7 of the issue: the waypoint's L7 telemetry matches what was sent
-	// (the labels Istio's TestL7Telemetry asserts, facts §6.2).
+	// (the labels Istio's TestL7Telemetry asserts, docs/istio-facts.md §6.2).
 	spec("L7-WAYPOINT-TELEMETRY", func(ctx SpecContext) {
 		pod, err := waypoint.Pod(ctx, env.Kube, w.s.Namespace, name)
 		Expect(err).NotTo(HaveOccurred())
@@ -160,7 +160,7 @@ var _ = Describe("Phase 4: the waypoint CLI", func() {
 	})
 })
 
-// istio.io/waypoint-for decides which traffic a waypoint takes (facts §3.3):
+// istio.io/waypoint-for decides which traffic a waypoint takes (docs/istio-facts.md §3.3):
 // Service and namespace bindings need service or all, pod bindings need
 // workload or all. Each waypoint's L7 row comes first; its L4 row is judged
 // only once that waypoint has carried traffic, so a mesh without waypoints

@@ -168,7 +168,7 @@ func unenrolled(client traffic.Client, q traffic.Request) (string, error) {
 // the server pod since `since` were refused by authorization policy, not
 // merely reset: the server node's ztunnel (the one that enforces) logs at
 // least n of them with "connection closed due to policy rejection: <reason>"
-// (audit findings 1 and 5). reason is evidence.ReasonNotAllowed or
+// (docs/review-findings.md #1 and #5). reason is evidence.ReasonNotAllowed or
 // evidence.ReasonExplicitlyDeniedPrefix + "<ns>/<name>".
 func expectRefusedByPolicy(ctx context.Context, client traffic.Client, server corev1.Pod, reason string, since time.Time, n int) {
 	GinkgoHelper()
