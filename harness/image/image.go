@@ -1,7 +1,7 @@
-// Package image builds the probe fixture image without Docker: the static
-// probe binary as one layer on an empty base (go-containerregistry), written
-// as a docker-archive tarball that kind nodes can import, or pushed to a
-// registry for clusters that pull.
+// Package image builds images of static binaries without Docker (the probe
+// fixture, the in-cluster runner): the binaries as one layer on an empty
+// base (go-containerregistry), written as a docker-archive tarball that kind
+// nodes can import, or pushed to a registry for clusters that pull.
 package image
 
 import (
@@ -14,8 +14,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -53,22 +55,66 @@ func BuildBinary(ctx context.Context, moduleRoot, outDir, arch string) (string, 
 	return out, nil
 }
 
-// FromBinary builds the image from a linux binary and writes its archive to outDir.
+// FromBinary builds the probe image from a linux binary and writes its archive to outDir.
 func FromBinary(binary, arch, outDir string) (Built, error) {
-	bin, err := os.ReadFile(binary)
+	return Pack(Spec{
+		Repository: Repository, Title: "ambient-e2e probe", Arch: arch,
+		Files:      []File{{Path: BinaryPath, Source: binary}},
+		Entrypoint: []string{BinaryPath}, Cmd: []string{"serve"},
+	}, outDir)
+}
+
+// File is one executable of an image: its path in the image and the file
+// on disk it is read from.
+type File struct {
+	Path   string // absolute path in the image, e.g. /probe
+	Source string // the linux binary on disk
+}
+
+// Spec describes an image of static binaries on an empty base.
+type Spec struct {
+	Repository string // e.g. ambient-e2e.local/probe
+	Title      string // org.opencontainers.image.title
+	Arch       string
+	Files      []File
+	Entrypoint []string
+	Cmd        []string
+	Env        []string // KEY=value
+}
+
+// Pack builds spec's image, one layer holding its files on an empty base,
+// run as 65532 (nonroot), and writes its docker-archive to outDir. The tag
+// is a hash of the files and the configuration, so a changed binary is a
+// new image and a node never runs a stale one; an archive already written
+// for the same tag is reused.
+func Pack(spec Spec, outDir string) (Built, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q\n", spec.Entrypoint, spec.Cmd, spec.Env, spec.Arch)
+	for _, f := range spec.Files {
+		bin, err := os.ReadFile(f.Source)
+		if err != nil {
+			return Built{}, err
+		}
+		fmt.Fprintf(h, "%s %d\n", f.Path, len(bin))
+		h.Write(bin)
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(f.Path, "/"), Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
+			return Built{}, err
+		}
+		if _, err := tw.Write(bin); err != nil {
+			return Built{}, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return Built{}, err
+	}
+	tag := hex.EncodeToString(h.Sum(nil))[:16]
+	ref, err := name.NewTag(spec.Repository + ":" + tag)
 	if err != nil {
 		return Built{}, err
 	}
-	sum := sha256.Sum256(bin)
-	tag := hex.EncodeToString(sum[:])[:16]
-	ref, err := name.NewTag(Repository + ":" + tag)
-	if err != nil {
-		return Built{}, err
-	}
-	layerTar, err := singleFileTar(BinaryPath[1:], bin, 0o755)
-	if err != nil {
-		return Built{}, err
-	}
+	layerTar := buf.Bytes()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
 	if err != nil {
 		return Built{}, err
@@ -82,12 +128,13 @@ func FromBinary(binary, arch, outDir string) (Built, error) {
 		return Built{}, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
+	cf.OS, cf.Architecture = "linux", spec.Arch
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Entrypoint = []string{BinaryPath}
-	cf.Config.Cmd = []string{"serve"}
+	cf.Config.Entrypoint = spec.Entrypoint
+	cf.Config.Cmd = spec.Cmd
+	cf.Config.Env = spec.Env
 	cf.Config.User = "65532:65532"
-	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "ambient-e2e probe"}
+	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": spec.Title}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return Built{}, err
@@ -95,7 +142,7 @@ func FromBinary(binary, arch, outDir string) (Built, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return Built{}, err
 	}
-	archive := filepath.Join(outDir, "probe-"+tag+".tar")
+	archive := filepath.Join(outDir, path.Base(spec.Repository)+"-"+tag+".tar")
 	if _, err := os.Stat(archive); err == nil {
 		return Built{Ref: ref.String(), Archive: archive}, nil
 	}
@@ -131,21 +178,6 @@ func ModuleRoot(dir string) (string, error) {
 			return "", fmt.Errorf("no go.mod above %s", dir)
 		}
 	}
-}
-
-func singleFileTar(path string, content []byte, mode int64) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: mode, Size: int64(len(content)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(content); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // Push copies a built image to repository (registry/path, no tag) under the
