@@ -32,9 +32,11 @@ help: ## Show the targets
 ## ---- the two set-up commands -------------------------------------------
 
 .PHONY: e2e
-e2e: $(E2E_BIN) ## Run the conformance suite and write the reports (DRY_RUN=1 lists the specs and touches nothing)
+e2e: $(E2E_BIN) ## Run the conformance suite and write the reports (DRY_RUN=1 lists the specs; IN_CLUSTER=1 runs it as a Job in the cluster, PUSH=registry/path for a cluster that pulls)
 ifeq ($(DRY_RUN),1)
 	$(E2ECTL) run --dry-run
+else ifeq ($(IN_CLUSTER),1)
+	$(E2ECTL) run --in-cluster $(if $(PUSH),--push '$(PUSH)')
 else
 	$(E2ECTL) run
 endif
@@ -99,7 +101,7 @@ lint: shellcheck ## golangci-lint (both modules), actionlint (workflows) and she
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
 	shellcheck -x -S warning clusters/offline/ensure-docker clusters/offline/egress-guard clusters/offline/node-image \
 		clusters/offline/smoke-test clusters/offline/selftest clusters/offline/bench-latency clusters/offline/doctor-check \
-		clusters/offline/interrupt-check clusters/offline/soak clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/ztunnel-mesh \
+		clusters/offline/interrupt-check clusters/offline/in-cluster-check clusters/offline/soak clusters/offline/istio-build clusters/offline/control-plane-mesh clusters/offline/ztunnel-mesh \
 		clusters/offline/lib/*.sh .ci/run
 
 .PHONY: spec-table

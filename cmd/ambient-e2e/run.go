@@ -35,8 +35,8 @@ const suitePackage = "./suites/ambient"
 
 func runCmd() *cobra.Command {
 	var (
-		dryRun bool
-		tags   string
+		dryRun, inCluster bool
+		tags, push        string
 	)
 	c := &cobra.Command{
 		Use:   "run",
@@ -54,8 +54,15 @@ writes the reports; a second signal asks Ginkgo to stop cleaning up and only
 report; a third kills the processes. --dry-run lists the specs and touches
 nothing.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSuite(cmd.Context(), dryRun, tags) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if inCluster {
+				return runInCluster(cmd.Context(), tags, push)
+			}
+			return runSuite(cmd.Context(), dryRun, tags)
+		},
 	}
+	c.Flags().BoolVar(&inCluster, "in-cluster", false, "run the suite as a Job inside the cluster (MESH_MODE=preinstalled): its output live, its results retrieved, everything it created removed")
+	c.Flags().StringVar(&push, "push", "", "with --in-cluster on a cluster that pulls: push the runner and probe images to REGISTRY/PATH")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "list the specs with their labels; touch no cluster")
 	// The self-test's control-plane mesh adds specs only it can judge.
 	c.Flags().StringVar(&tags, "tags", "e2e", "Go build tags of the suite")
@@ -77,18 +84,14 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 		return err
 	}
 	wd, _ := os.Getwd()
-	root, err := image.ModuleRoot(wd)
+	src, err := findSuite(ctx, wd, tags)
 	if err != nil {
 		return err
 	}
+	root, ginkgo := src.dir, src.ginkgo
 	reportDir, workDir := setup.ReportDir(cfg), absPath(root, cfg.WorkDir)
-	ginkgo, err := ginkgoBinary(ctx, root)
-	if err != nil {
-		return err
-	}
 	if dryRun {
-		return runGinkgo(ctx, root, ginkgo, sigs, nil, nil, "run", "--tags="+tags, "--dry-run", "-v",
-			"--label-filter="+cfg.LabelFilter, suitePackage)
+		return runGinkgo(ctx, root, ginkgo, sigs, nil, nil, src.args("run", "--dry-run", "-v", "--label-filter="+cfg.LabelFilter)...)
 	}
 	if cfg.ReportMode == conformance.ModeVendor {
 		if err := conformance.CheckImplementation(cfg.ReportMode, implementation(cfg)); err != nil {
@@ -119,14 +122,13 @@ func runSuite(ctx context.Context, dryRun bool, tags string) error {
 	}
 	// The full spec list first (a dry run, seconds once compiled), so the
 	// report can name what a partial or interrupted run did not reach.
-	if err := runGinkgo(ctx, root, ginkgo, sigs, env, nil, "run", "--tags="+tags, "--dry-run", "--no-color", "--silence-skips",
-		"--output-dir="+reportDir, "--json-report="+specListFile, suitePackage); err != nil {
+	if err := runGinkgo(ctx, root, ginkgo, sigs, env, nil, src.args("run", "--dry-run", "--no-color", "--silence-skips",
+		"--output-dir="+reportDir, "--json-report="+specListFile)...); err != nil {
 		say("could not list the specs (the report will not name the ones that did not run): " + err.Error())
 	}
-	args := []string{"run", "--tags=" + tags, "-v", "--procs=" + strconv.Itoa(cfg.Procs), "--timeout=" + cfg.SuiteTimeout.String(),
+	args := []string{"run", "-v", "--procs=" + strconv.Itoa(cfg.Procs), "--timeout=" + cfg.SuiteTimeout.String(),
 		"--label-filter=" + cfg.LabelFilter, "--output-dir=" + reportDir}
-	args = append(args, strings.Fields(cfg.GinkgoFlags)...)
-	args = append(args, suitePackage)
+	args = src.args(append(args, strings.Fields(cfg.GinkgoFlags)...)...)
 	// What the terminal shows is also the run's log (a submission's e2e.log).
 	logFile, err := os.Create(filepath.Join(reportDir, e2eLogFile))
 	if err != nil {
@@ -211,6 +213,45 @@ func runGinkgoTo(ctx context.Context, dir, ginkgo string, sigs <-chan os.Signal,
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 	}
+}
+
+// suite is where a run's suite comes from: a checkout (Ginkgo compiles the
+// package with go, with the build tags) or, in the in-cluster runner's
+// image, the compiled suite and the Ginkgo CLI beside it
+// (AMBIENT_E2E_SUITE_BINARY, AMBIENT_E2E_GINKGO).
+type suite struct {
+	dir    string // Ginkgo's working directory: the module root, or a writable one
+	ginkgo string
+	target string // the package, or the compiled suite
+	tags   string // "" for a compiled suite
+}
+
+func findSuite(ctx context.Context, wd, tags string) (suite, error) {
+	if bin := os.Getenv("AMBIENT_E2E_SUITE_BINARY"); bin != "" {
+		g := os.Getenv("AMBIENT_E2E_GINKGO")
+		if g == "" {
+			return suite{}, fmt.Errorf("AMBIENT_E2E_SUITE_BINARY=%s without AMBIENT_E2E_GINKGO: the Ginkgo CLI that runs it", bin)
+		}
+		return suite{dir: os.TempDir(), ginkgo: g, target: bin}, nil
+	}
+	root, err := image.ModuleRoot(wd)
+	if err != nil {
+		return suite{}, err
+	}
+	g, err := ginkgoBinary(ctx, root)
+	if err != nil {
+		return suite{}, err
+	}
+	return suite{dir: root, ginkgo: g, target: suitePackage, tags: tags}, nil
+}
+
+// args are Ginkgo's arguments: the command and its flags, the tags, the suite.
+func (s suite) args(cmdAndFlags ...string) []string {
+	out := append([]string(nil), cmdAndFlags...)
+	if s.tags != "" {
+		out = append(out[:1:1], append([]string{"--tags=" + s.tags}, out[1:]...)...)
+	}
+	return append(out, s.target)
 }
 
 // ginkgoBinary is the ginkgo CLI of go.mod's tool directive, built if needed.
