@@ -27,6 +27,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
 	"github.com/ambient-e2e/ambient-e2e/harness/incluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
+	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance"
 )
@@ -240,8 +241,14 @@ func runInCluster(ctx context.Context, tags, push string) error {
 		}
 		configText = string(b)
 	}
+	rev := cfg.IstioRevision
+	if rev == "" {
+		if rev, err = mesh.DiscoverRevision(ctx, k, cfg.IstioNamespace); err != nil {
+			return err
+		}
+	}
 	o := incluster.Options{
-		RunID: runID, Image: runnerRef, PullPolicy: policy, Env: env, Config: configText,
+		RunID: runID, Image: runnerRef, PullPolicy: policy, Env: env, Config: configText, Revision: rev,
 		Deadline: cfg.SuiteTimeout + 30*time.Minute, OwnedLabel: kube.OwnedLabel, RunLabel: kube.RunLabel,
 	}
 	objs := incluster.Objects(o)

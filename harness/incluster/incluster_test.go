@@ -40,7 +40,7 @@ func TestTheRunnerIsGrantedExactlyTheTable(t *testing.T) {
 	if len(roles) != 1 || len(bindings) != 1 {
 		t.Fatalf("%d ClusterRoles and %d bindings, want one of each", len(roles), len(bindings))
 	}
-	if extra := Grants(roles[0].Rules); len(extra) > 0 {
+	if extra := Grants(roles[0].Rules, ""); len(extra) > 0 {
 		t.Errorf("the runner's role grants more than the table lists: %q", extra)
 	}
 	b := bindings[0]
@@ -54,9 +54,12 @@ func TestGrantsNamesWhatTheTableDoesNotList(t *testing.T) {
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"*"}, Verbs: []string{"get"}},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"deletecollection"}},
-	})
-	want := []string{`resource "secrets"`, "wildcard", `verb "deletecollection"`}
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"watch"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"update"}, ResourceNames: []string{"istio"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"update"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}, ResourceNames: []string{"istio", "kubeadm-config"}},
+	}, "")
+	want := []string{`resource "secrets"`, "wildcard", `verb "watch"`, `resource "configmaps" verb "update"`, "names [istio kubeadm-config]"}
 	if len(extra) != len(want) {
 		t.Fatalf("extra = %q", extra)
 	}
@@ -64,6 +67,32 @@ func TestGrantsNamesWhatTheTableDoesNotList(t *testing.T) {
 		if !strings.Contains(extra[i], w) {
 			t.Errorf("extra[%d] = %q, want %q", i, extra[i], w)
 		}
+	}
+}
+
+// A revision's mesh objects are named in the role, and only they.
+func TestTheRoleNamesTheRevisionsMeshObjects(t *testing.T) {
+	o := opts()
+	o.Revision = "1-31"
+	var role *rbacv1.ClusterRole
+	for _, obj := range Objects(o) {
+		if r, ok := obj.(*rbacv1.ClusterRole); ok {
+			role = r
+		}
+	}
+	var names []string
+	for _, r := range role.Rules {
+		names = append(names, r.ResourceNames...)
+	}
+	got := strings.Join(names, ",")
+	if !strings.Contains(got, "istio-1-31") || !strings.Contains(got, "istiod-1-31") || strings.Contains(got, "istio,") {
+		t.Fatalf("names %s", got)
+	}
+	if extra := Grants(role.Rules, "1-31"); len(extra) > 0 {
+		t.Errorf("%q", extra)
+	}
+	if extra := Grants(role.Rules, ""); len(extra) != 3 {
+		t.Errorf("the revision's role judged by the default revision's table: %q, want the 3 renamed grants", extra)
 	}
 }
 
@@ -111,7 +140,7 @@ func TestRulesMarkdownListsEveryRule(t *testing.T) {
 	if n := strings.Count(md, "\n"); n != len(Rules)+2 {
 		t.Fatalf("%d lines for %d rules:\n%s", n, len(Rules), md)
 	}
-	if !strings.Contains(md, "| `core` | `pods/exec` | create |") {
+	if !strings.Contains(md, "| `core` | `pods/exec` | create | any |") || !strings.Contains(md, "| `core` | `configmaps` | get, update | `istio` |") {
 		t.Errorf("markdown:\n%s", md)
 	}
 }

@@ -54,6 +54,9 @@ type Options struct {
 	Env map[string]string
 	// Config is the config file the run reads ("" for none).
 	Config string
+	// Revision is the mesh's revision ("" for the default): the mesh
+	// objects the role names are its.
+	Revision string
 	// Deadline bounds the Job (its activeDeadlineSeconds).
 	Deadline time.Duration
 	// OwnedLabel and RunLabel are the suite's ownership labels.
@@ -85,7 +88,7 @@ func Objects(o Options) []client.Object {
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: meta(ns, "")},
 		&corev1.ServiceAccount{ObjectMeta: meta(o.Account(), ns)},
-		ClusterRole(o.RoleName(), o.labels()),
+		ClusterRole(o.RoleName(), o.labels(), o.Revision),
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: meta(o.RoleName(), ""),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: o.RoleName()},
@@ -162,11 +165,12 @@ func Objects(o Options) []client.Object {
 	return objs
 }
 
-// ClusterRole is the runner's role: exactly Rules.
-func ClusterRole(name string, labels map[string]string) *rbacv1.ClusterRole {
+// ClusterRole is the runner's role: exactly the table's rules for the
+// mesh's revision.
+func ClusterRole(name string, labels map[string]string, revision string) *rbacv1.ClusterRole {
 	r := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
-	for _, rule := range Rules {
-		r.Rules = append(r.Rules, rbacv1.PolicyRule{APIGroups: rule.APIGroups, Resources: rule.Resources, Verbs: rule.Verbs})
+	for _, rule := range RulesFor(revision) {
+		r.Rules = append(r.Rules, rbacv1.PolicyRule{APIGroups: rule.APIGroups, Resources: rule.Resources, Verbs: rule.Verbs, ResourceNames: rule.ResourceNames})
 	}
 	return r
 }
