@@ -288,6 +288,12 @@ func runInCluster(ctx context.Context, tags, push string) error {
 	return nil
 }
 
+// hopeless are the reasons a pod waits that waiting does not fix.
+var hopeless = map[string]bool{
+	"ErrImageNeverPull": true, "ImagePullBackOff": true, "ErrImagePull": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true,
+}
+
 // waitRunnerPod waits (bounded, with progress) until the Job's pod runs.
 func waitRunnerPod(ctx context.Context, k *kube.Kube, o incluster.Options, sigs <-chan os.Signal) (string, error) {
 	const bound = 5 * time.Minute
@@ -306,8 +312,11 @@ func waitRunnerPod(ctx context.Context, k *kube.Kube, o incluster.Options, sigs 
 		for _, p := range pods.Items {
 			state = string(p.Status.Phase)
 			for _, cs := range p.Status.ContainerStatuses {
-				if cs.State.Waiting != nil {
-					state += " (" + cs.State.Waiting.Reason + ")"
+				if w := cs.State.Waiting; w != nil {
+					state += " (" + w.Reason + ")"
+					if hopeless[w.Reason] {
+						return "", fmt.Errorf("the runner pod cannot start: %s: %s", w.Reason, w.Message)
+					}
 				}
 			}
 			if p.Status.Phase != corev1.PodPending {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
+	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 )
 
 // Repository is the name of locally built runner images; the tag hashes
@@ -50,6 +51,10 @@ func BuildRunner(ctx context.Context, moduleRoot, outDir, arch, tags string, pro
 			return image.Built{}, fmt.Errorf("building %s: %w\n%s", b.what, err, o)
 		}
 	}
+	version, commit := setup.SuiteGit(moduleRoot)
+	if version == "" {
+		version = "unknown"
+	}
 	return image.Pack(image.Spec{
 		Repository: Repository, Title: "ambient-e2e in-cluster runner", Arch: arch,
 		Files: []image.File{
@@ -59,6 +64,7 @@ func BuildRunner(ctx context.Context, moduleRoot, outDir, arch, tags string, pro
 		},
 		Entrypoint: []string{Binary},
 		Cmd:        []string{"in-cluster", "runner"},
-		Env:        []string{"AMBIENT_E2E_SUITE_BINARY=" + SuiteBinary, "AMBIENT_E2E_GINKGO=" + GinkgoCLI},
+		Env: []string{"AMBIENT_E2E_SUITE_BINARY=" + SuiteBinary, "AMBIENT_E2E_GINKGO=" + GinkgoCLI,
+			setup.SuiteVersionEnv + "=" + version, setup.SuiteCommitEnv + "=" + commit},
 	}, outDir)
 }

@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"runtime/debug"
 	"sort"
@@ -115,22 +116,44 @@ func components(ctx context.Context, k *kube.Kube, cp mesh.ControlPlane) []runin
 	return out
 }
 
-// suiteInfo identifies the suite build: `git describe` of the checkout it
-// runs from, else the module's build info.
+// The suite's version and commit for a suite compiled away from its
+// checkout (set in the in-cluster runner's image).
+const (
+	SuiteVersionEnv = "AMBIENT_E2E_SUITE_VERSION"
+	SuiteCommitEnv  = "AMBIENT_E2E_SUITE_COMMIT"
+)
+
+// SuiteGit returns `git describe --tags --always --dirty` and the commit of
+// the checkout at root ("" for each when git cannot tell).
+func SuiteGit(root string) (version, commit string) {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if d := git("describe", "--tags", "--always", "--dirty"); d != "" {
+		return d, git("rev-parse", "HEAD")
+	}
+	return "", ""
+}
+
+// suiteInfo identifies the suite build: what the image says, else `git
+// describe` of the checkout it runs from, else the module's build info.
 func suiteInfo(runID string, started time.Time, cfg *config.Config) runinfo.Suite {
 	s := runinfo.Suite{RunID: runID, Started: started, LabelFilter: cfg.LabelFilter, Procs: cfg.Procs, Version: "unknown"}
+	// A compiled suite away from its checkout (the in-cluster runner's
+	// image) carries what git said when it was built.
+	if v := os.Getenv(SuiteVersionEnv); v != "" {
+		s.Version, s.Commit = v, os.Getenv(SuiteCommitEnv)
+		s.Dirty = strings.HasSuffix(v, "-dirty")
+		return s
+	}
 	root, err := image.ModuleRoot(".")
 	if err == nil {
-		git := func(args ...string) string {
-			out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
-			if err != nil {
-				return ""
-			}
-			return strings.TrimSpace(string(out))
-		}
-		if d := git("describe", "--tags", "--always", "--dirty"); d != "" {
-			s.Version, s.Dirty = d, strings.HasSuffix(d, "-dirty")
-			s.Commit = git("rev-parse", "HEAD")
+		if d, c := SuiteGit(root); d != "" {
+			s.Version, s.Dirty, s.Commit = d, strings.HasSuffix(d, "-dirty"), c
 			return s
 		}
 	}
