@@ -145,11 +145,7 @@ command and config. It refuses a run that cannot be submitted: a report that
 does not verify, not REPORT_MODE=vendor, a filtered or an interrupted run.
 Check the folder with: ambient-e2e report verify DIR.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
+		RunE: configured(func(_ context.Context, cfg *config.Config, _ []string) error {
 			if dir == "" {
 				dir = setup.ReportDir(cfg)
 			}
@@ -158,7 +154,7 @@ Check the folder with: ambient-e2e report verify DIR.`,
 			}
 			say(fmt.Sprintf("submission folder %s written from %s; check it: ambient-e2e report verify %s", out, dir, out))
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&out, "out", "", "the submission folder to write (absent or empty)")
 	c.Flags().StringVar(&dir, "report-dir", "", "the run's report directory (default: REPORT_DIR)")

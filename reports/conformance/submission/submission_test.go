@@ -79,14 +79,7 @@ func TestASubmissionVerifies(t *testing.T) {
 func TestVerifyNamesEachTampering(t *testing.T) {
 	t.Run("an edited result", func(t *testing.T) {
 		out := submission(t)
-		p := filepath.Join(out, ReportFile)
-		b, err := os.ReadFile(p)
-		must(t, err)
-		edited := strings.Replace(string(b), "result: passed", "result: failed", 1)
-		if edited == string(b) {
-			t.Fatal("the fixture report has no passed test to edit")
-		}
-		must(t, os.WriteFile(p, []byte(edited), 0o644))
+		replace(t, filepath.Join(out, ReportFile), "result: passed", "result: failed")
 		expectProblem(t, Verify(out), "conformance-report.yaml does not verify")
 	})
 	t.Run("a missing file", func(t *testing.T) {
@@ -109,18 +102,12 @@ func TestVerifyNamesEachTampering(t *testing.T) {
 	})
 	t.Run("another product", func(t *testing.T) {
 		out := submission(t)
-		p := filepath.Join(out, ProductFile)
-		b, err := os.ReadFile(p)
-		must(t, err)
-		must(t, os.WriteFile(p, []byte(strings.Replace(string(b), "v2.4.0", "v2.5.0", 1)), 0o644))
+		replace(t, filepath.Join(out, ProductFile), "v2.4.0", "v2.5.0")
 		expectProblem(t, Verify(out), "PRODUCT.yaml says")
 	})
 	t.Run("a README without its Reproduce command", func(t *testing.T) {
 		out := submission(t)
-		p := filepath.Join(out, ReadmeFile)
-		b, err := os.ReadFile(p)
-		must(t, err)
-		must(t, os.WriteFile(p, []byte(strings.Replace(string(b), "make e2e", "run it somehow", 1)), 0o644))
+		replace(t, filepath.Join(out, ReadmeFile), "make e2e", "run it somehow")
 		expectProblem(t, Verify(out), "no Reproduce section")
 	})
 	t.Run("another run's log", func(t *testing.T) {
@@ -128,6 +115,17 @@ func TestVerifyNamesEachTampering(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(out, LogFile), []byte("ambient-e2e run ffff0000\n"), 0o644))
 		expectProblem(t, Verify(out), "never names the report's run r1234")
 	})
+}
+
+// replace edits the first old in the file at p to new; the file must hold it.
+func replace(t *testing.T, p, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	must(t, err)
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q to edit", p, old)
+	}
+	must(t, os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644))
 }
 
 func expectProblem(t *testing.T, ps []string, want string) {
