@@ -3,6 +3,7 @@ package mirror
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -100,7 +101,7 @@ func TestTheMirrorIsReadOnlyOutsideTheRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 405 {
+	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST to the release files: %d, want 405", resp.StatusCode)
 	}
 }
