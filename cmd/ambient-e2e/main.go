@@ -70,7 +70,7 @@ AMBIENT_E2E_CONFIG; a variable overrides the file.`,
 	root.AddCommand(
 		runCmd(), reportCmd(), inventoryCmd(), preflightCmd(), versionsCmd(), envCmd(),
 		clusterUpCmd(), deleteClusterCmd(), offlineDNSCmd(), installCRDsCmd(), dryRunManifestsCmd(), sweepCmd(),
-		verdictsCmd(), catalogueCmd(), soakTableCmd(), inClusterCmd(), retrieveCmd(), doctorCmd(), benchLatencyCmd(), probeImageCmd(), perfTableCmd(),
+		verdictsCmd(), catalogueCmd(), soakTableCmd(), inClusterCmd(), retrieveCmd(), mirrorCmd(), doctorCmd(), benchLatencyCmd(), probeImageCmd(), perfTableCmd(),
 	)
 	return root
 }
