@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/incluster"
 	"github.com/ambient-e2e/ambient-e2e/harness/kube"
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance"
 )
@@ -120,13 +122,13 @@ func inClusterRunner(ctx context.Context) error {
 
 // neverPassed are settings the runner sets itself; a secret-looking one is
 // never written into the Job.
-var (
-	neverPassed = map[string]bool{
-		"CLUSTER_MODE": true, "KUBECONFIG": true, "KUBE_CONTEXT": true, "REPORT_DIR": true, "WORK_DIR": true,
-		"CACHE_DIR": true, "RUN_ID": true, "PROBE_IMAGE": true, "KIND_CLUSTER_NAME": true, config.ConfigEnv: true,
-	}
-	secretLike = regexp.MustCompile(`(?i)(token|password|secret|credential|apikey|api_key)`)
-)
+var secretLike = regexp.MustCompile(`(?i)(token|password|secret|credential|apikey|api_key)`)
+
+// neverPassed: the runner's own settings, and the config file's path (the
+// file itself goes as a ConfigMap).
+func neverPassed(name string) bool {
+	return slices.Contains(runinfo.InClusterRunnerSettings, name) || name == config.ConfigEnv || strings.HasPrefix(name, "KIND_")
+}
 
 // jobEnv is the settings the caller took from its environment, passed to
 // the Job unchanged (the config file goes as a ConfigMap).
@@ -134,7 +136,7 @@ func jobEnv(cfg *config.Config) (map[string]string, []string) {
 	env := map[string]string{}
 	var refused []string
 	for name, src := range cfg.Sources {
-		if src != config.SourceEnv || neverPassed[name] || strings.HasPrefix(name, "KIND_") {
+		if src != config.SourceEnv || neverPassed(name) {
 			continue
 		}
 		if secretLike.MatchString(name) {

@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 )
 
 // Paths inside the runner's container.
@@ -103,6 +105,7 @@ func Objects(o Options) []client.Object {
 		{Name: "WORK_DIR", Value: TmpDir + "/work"},
 		{Name: "CACHE_DIR", Value: TmpDir + "/cache"},
 		{Name: "HOME", Value: TmpDir},
+		{Name: runinfo.InClusterEnv, Value: "1"},
 	}
 	fixed := map[string]bool{}
 	for _, e := range env {

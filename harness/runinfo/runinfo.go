@@ -40,7 +40,16 @@ type Suite struct {
 	Started     time.Time `json:"started"`
 	LabelFilter string    `json:"labelFilter,omitempty"`
 	Procs       int       `json:"procs,omitempty"`
+	InCluster   bool      `json:"inCluster,omitempty"` // run by the in-cluster runner (a Job)
 }
+
+// InClusterEnv is set to "1" in the in-cluster runner's Job.
+const InClusterEnv = "AMBIENT_E2E_IN_CLUSTER"
+
+// InClusterRunnerSettings are the settings the in-cluster runner sets for
+// the suite inside (its API server, directories, run ID, the probe image it
+// loaded); everything else reaches the Job as the caller had it.
+var InClusterRunnerSettings = []string{"CLUSTER_MODE", "KUBECONFIG", "KUBE_CONTEXT", "REPORT_DIR", "WORK_DIR", "CACHE_DIR", "RUN_ID", "PROBE_IMAGE"}
 
 // Cluster describes the Kubernetes cluster.
 type Cluster struct {

@@ -142,7 +142,8 @@ func SuiteGit(root string) (version, commit string) {
 // suiteInfo identifies the suite build: what the image says, else `git
 // describe` of the checkout it runs from, else the module's build info.
 func suiteInfo(runID string, started time.Time, cfg *config.Config) runinfo.Suite {
-	s := runinfo.Suite{RunID: runID, Started: started, LabelFilter: cfg.LabelFilter, Procs: cfg.Procs, Version: "unknown"}
+	s := runinfo.Suite{RunID: runID, Started: started, LabelFilter: cfg.LabelFilter, Procs: cfg.Procs, Version: "unknown",
+		InCluster: os.Getenv(runinfo.InClusterEnv) == "1"}
 	// A compiled suite away from its checkout (the in-cluster runner's
 	// image) carries what git said when it was built.
 	if v := os.Getenv(SuiteVersionEnv); v != "" {

@@ -399,6 +399,7 @@ func (b *builder) readEnvironment() {
 	if env.Suite.Procs > 0 {
 		s.Procs = env.Suite.Procs
 	}
+	s.InCluster = env.Suite.InCluster
 	for _, st := range env.Settings {
 		s.Settings = append(s.Settings, Setting(st))
 	}

@@ -133,6 +133,8 @@ type Suite struct {
 	Skip  []string `json:"skip,omitempty"`
 	// Procs is the number of parallel Ginkgo processes.
 	Procs int `json:"procs,omitempty"`
+	// InCluster says the suite ran inside the cluster, as a Job (ambient-e2e run --in-cluster).
+	InCluster bool `json:"inCluster,omitempty"`
 	// Interrupted says the run was cut short (a signal or the suite timeout).
 	Interrupted bool `json:"interrupted"`
 	// InterruptReason is Ginkgo's reason, e.g. "Suite Timeout Elapsed".

@@ -21,6 +21,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance"
 )
 
@@ -120,13 +121,18 @@ func Write(in Inputs, out string) error {
 // ReproduceCommand is the command that repeats the run: make e2e with the
 // config file and every verdict-changing setting that came from the
 // environment (a setting from the file or a default is in the file or the
-// suite already).
+// suite already). For a run inside the cluster it is make e2e IN_CLUSTER=1,
+// without the settings the in-cluster runner sets itself.
 func ReproduceCommand(r *conformance.Report) string {
 	parts := []string{"make e2e", "AMBIENT_E2E_CONFIG=" + ConfigFile}
+	if r.Suite.InCluster {
+		parts = []string{"make e2e IN_CLUSTER=1", "AMBIENT_E2E_CONFIG=" + ConfigFile}
+	}
 	for _, s := range r.Suite.Settings {
-		if s.Source == "env" {
-			parts = append(parts, s.Name+"="+shellQuote(s.Value))
+		if s.Source != "env" || (r.Suite.InCluster && slices.Contains(runinfo.InClusterRunnerSettings, s.Name)) {
+			continue
 		}
+		parts = append(parts, s.Name+"="+shellQuote(s.Value))
 	}
 	return strings.Join(parts, " \\\n    ")
 }

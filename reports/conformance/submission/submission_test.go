@@ -174,3 +174,15 @@ func TestReproduceCommandQuotesEnvironmentSettings(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestReproduceCommandOfAnInClusterRun(t *testing.T) {
+	r := &conformance.Report{Suite: conformance.Suite{InCluster: true, Settings: []conformance.Setting{
+		{Name: "CLUSTER_MODE", Value: "existing", Source: "env"},
+		{Name: "POLICY_TIMEOUT", Value: "45s", Source: "env"},
+		{Name: "PROBE_IMAGE", Value: "ambient-e2e.local/probe:abc", Source: "env"},
+	}}}
+	want := "make e2e IN_CLUSTER=1 \\\n    AMBIENT_E2E_CONFIG=config.yaml \\\n    POLICY_TIMEOUT=45s"
+	if got := ReproduceCommand(r); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
