@@ -168,9 +168,14 @@ func Build(ctx context.Context, moduleRoot, outDir, arch string) (Built, error) 
 	return FromBinary(bin, arch, outDir)
 }
 
-// ModuleRoot finds the directory holding go.mod, from dir upwards.
+// ModuleRoot finds the directory holding go.mod, from dir upwards (a
+// relative dir is taken from the working directory).
 func ModuleRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
 			return d, nil
 		}

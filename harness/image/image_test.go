@@ -78,3 +78,15 @@ func TestModuleRootFindsGoMod(t *testing.T) {
 		t.Fatalf("root %s has no fixtures dir", root)
 	}
 }
+
+// A relative directory is searched upwards too: the suite asks from its
+// package directory with ".", and the report's suite version depends on it.
+func TestModuleRootFromARelativeDirectory(t *testing.T) {
+	root, err := ModuleRoot(".")
+	if err != nil {
+		t.Fatalf("ModuleRoot(\".\"): %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil || !filepath.IsAbs(root) {
+		t.Fatalf("root %q: %v", root, err)
+	}
+}
