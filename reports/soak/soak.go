@@ -6,7 +6,8 @@ package soak
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,12 +72,7 @@ func Judge(runs []Run, table *verdict.Table) Result {
 			specs[o.Key()] = true
 		}
 	}
-	names := make([]string, 0, len(specs))
-	for s := range specs {
-		names = append(names, s)
-	}
-	sort.Strings(names)
-	for _, s := range names {
+	for _, s := range slices.Sorted(maps.Keys(specs)) {
 		vs := make([]string, len(runs))
 		msg, text := "", s
 		for i := range runs {

@@ -75,46 +75,47 @@ func TestASubmissionVerifies(t *testing.T) {
 	}
 }
 
-// Three tamperings a bot must catch, each named.
+// Tamperings a bot must catch, each named: the three (an edited
+// result, a missing file, a filtered run) and three more.
 func TestVerifyNamesEachTampering(t *testing.T) {
-	t.Run("an edited result", func(t *testing.T) {
-		out := submission(t)
-		replace(t, filepath.Join(out, ReportFile), "result: passed", "result: failed")
-		expectProblem(t, Verify(out), "conformance-report.yaml does not verify")
-	})
-	t.Run("a missing file", func(t *testing.T) {
-		out := submission(t)
-		must(t, os.Remove(filepath.Join(out, JUnitFile)))
-		expectProblem(t, Verify(out), "junit.xml: missing")
-	})
-	t.Run("a filtered run", func(t *testing.T) {
-		out := submission(t)
-		// A real, verifying report of a run filtered to one profile, with
-		// its own JUnit report, swapped in.
-		filtered := runDir(t, conformance.ModeVendor, "-ginkgo.label-filter=l4")
-		for _, f := range []string{ReportFile, JUnitFile} {
-			b, err := os.ReadFile(filepath.Join(filtered, f))
-			must(t, err)
-			must(t, os.WriteFile(filepath.Join(out, f), b, 0o644))
-		}
-		must(t, conformance.Verify(filepath.Join(out, ReportFile)))
-		expectProblem(t, Verify(out), "a filtered run")
-	})
-	t.Run("another product", func(t *testing.T) {
-		out := submission(t)
-		replace(t, filepath.Join(out, ProductFile), "v2.4.0", "v2.5.0")
-		expectProblem(t, Verify(out), "PRODUCT.yaml says")
-	})
-	t.Run("a README without its Reproduce command", func(t *testing.T) {
-		out := submission(t)
-		replace(t, filepath.Join(out, ReadmeFile), "make e2e", "run it somehow")
-		expectProblem(t, Verify(out), "no Reproduce section")
-	})
-	t.Run("another run's log", func(t *testing.T) {
-		out := submission(t)
-		must(t, os.WriteFile(filepath.Join(out, LogFile), []byte("ambient-e2e run ffff0000\n"), 0o644))
-		expectProblem(t, Verify(out), "never names the report's run r1234")
-	})
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, out string)
+		want   string
+	}{
+		{"an edited result", func(t *testing.T, out string) {
+			replace(t, filepath.Join(out, ReportFile), "result: passed", "result: failed")
+		}, "conformance-report.yaml does not verify"},
+		{"a missing file", func(t *testing.T, out string) {
+			must(t, os.Remove(filepath.Join(out, JUnitFile)))
+		}, "junit.xml: missing"},
+		{"a filtered run", func(t *testing.T, out string) {
+			// A real, verifying report of a run filtered to one profile,
+			// with its own JUnit report, swapped in.
+			filtered := runDir(t, conformance.ModeVendor, "-ginkgo.label-filter=l4")
+			for _, f := range []string{ReportFile, JUnitFile} {
+				b, err := os.ReadFile(filepath.Join(filtered, f))
+				must(t, err)
+				must(t, os.WriteFile(filepath.Join(out, f), b, 0o644))
+			}
+			must(t, conformance.Verify(filepath.Join(out, ReportFile)))
+		}, "a filtered run"},
+		{"another product", func(t *testing.T, out string) {
+			replace(t, filepath.Join(out, ProductFile), "v2.4.0", "v2.5.0")
+		}, "PRODUCT.yaml says"},
+		{"a README without its Reproduce command", func(t *testing.T, out string) {
+			replace(t, filepath.Join(out, ReadmeFile), "make e2e", "run it somehow")
+		}, "no Reproduce section"},
+		{"another run's log", func(t *testing.T, out string) {
+			must(t, os.WriteFile(filepath.Join(out, LogFile), []byte("ambient-e2e run ffff0000\n"), 0o644))
+		}, "never names the report's run r1234"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := submission(t)
+			tc.tamper(t, out)
+			expectProblem(t, Verify(out), tc.want)
+		})
+	}
 }
 
 // replace edits the first old in the file at p to new; the file must hold it.
