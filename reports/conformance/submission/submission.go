@@ -124,9 +124,9 @@ func Write(in Inputs, out string) error {
 // suite already). For a run inside the cluster it is make e2e IN_CLUSTER=1,
 // without the settings the in-cluster runner sets itself.
 func ReproduceCommand(r *conformance.Report) string {
-	parts := []string{"make e2e", "AMBIENT_E2E_CONFIG=" + ConfigFile}
+	parts := []string{"make e2e", "CONFIG=" + ConfigFile}
 	if r.Suite.InCluster {
-		parts = []string{"make e2e IN_CLUSTER=1", "AMBIENT_E2E_CONFIG=" + ConfigFile}
+		parts = []string{"make e2e IN_CLUSTER=1", "CONFIG=" + ConfigFile}
 	}
 	for _, s := range r.Suite.Settings {
 		if s.Source != "env" || (r.Suite.InCluster && slices.Contains(runinfo.InClusterRunnerSettings, s.Name)) {
@@ -199,7 +199,7 @@ func submittable(r *conformance.Report) []string {
 	return ps
 }
 
-var reproduceBlock = regexp.MustCompile("(?s)\n## Reproduce\n.*?```sh\n(make e2e|ambient-e2e run)[^`]*AMBIENT_E2E_CONFIG=" + regexp.QuoteMeta(ConfigFile) + "[^`]*```.*?```yaml\n(.*?)\n```")
+var reproduceBlock = regexp.MustCompile("(?s)\n## Reproduce\n.*?```sh\n(make e2e|ambient-e2e run)[^`]*CONFIG=" + regexp.QuoteMeta(ConfigFile) + "[^`]*```.*?```yaml\n(.*?)\n```")
 
 // Verify checks a submission folder as a review bot would and returns
 // every problem found (none: the folder can be merged as it is).
@@ -270,7 +270,7 @@ func checkReadme(s string, r *conformance.Report, config []byte) []string {
 	m := reproduceBlock.FindStringSubmatch(s)
 	switch {
 	case m == nil:
-		ps = append(ps, fmt.Sprintf("%s: no Reproduce section with the command (make e2e … AMBIENT_E2E_CONFIG=%s) and the config file in a yaml block", ReadmeFile, ConfigFile))
+		ps = append(ps, fmt.Sprintf("%s: no Reproduce section with the command (make e2e … CONFIG=%s) and the config file in a yaml block", ReadmeFile, ConfigFile))
 	case config != nil && strings.TrimSpace(m[2]) != strings.TrimSpace(string(config)):
 		ps = append(ps, fmt.Sprintf("%s: the Reproduce section's config differs from %s", ReadmeFile, ConfigFile))
 	}

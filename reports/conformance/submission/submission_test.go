@@ -63,7 +63,7 @@ func TestASubmissionVerifies(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(out, ReadmeFile))
 	must(t, err)
 	for _, want := range []string{"# acme-mesh v2.4.0: ambient-e2e conformance", "## Contents", "- [Reproduce](#reproduce)",
-		"```sh\nmake e2e \\\n    AMBIENT_E2E_CONFIG=config.yaml", "```yaml\n" + strings.TrimRight(configText, "\n") + "\n```", "| l4 |", "- @acme/mesh-conformance"} {
+		"```sh\nmake e2e \\\n    CONFIG=config.yaml", "```yaml\n" + strings.TrimRight(configText, "\n") + "\n```", "| l4 |", "- @acme/mesh-conformance"} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README lacks %q:\n%s", want, readme)
 		}
@@ -170,7 +170,7 @@ func TestReproduceCommandQuotesEnvironmentSettings(t *testing.T) {
 		{Name: "GINKGO_FLAGS", Value: "--flake-attempts 2", Source: "env"},
 		{Name: "ENROLL_TIMEOUT", Value: "2m", Source: "file vendor.yaml"},
 	}}}
-	want := "make e2e \\\n    AMBIENT_E2E_CONFIG=config.yaml \\\n    POLICY_TIMEOUT=45s \\\n    GINKGO_FLAGS='--flake-attempts 2'"
+	want := "make e2e \\\n    CONFIG=config.yaml \\\n    POLICY_TIMEOUT=45s \\\n    GINKGO_FLAGS='--flake-attempts 2'"
 	if got := ReproduceCommand(r); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
@@ -182,7 +182,7 @@ func TestReproduceCommandOfAnInClusterRun(t *testing.T) {
 		{Name: "POLICY_TIMEOUT", Value: "45s", Source: "env"},
 		{Name: "PROBE_IMAGE", Value: "ambient-e2e.local/probe:abc", Source: "env"},
 	}}}
-	want := "make e2e IN_CLUSTER=1 \\\n    AMBIENT_E2E_CONFIG=config.yaml \\\n    POLICY_TIMEOUT=45s"
+	want := "make e2e IN_CLUSTER=1 \\\n    CONFIG=config.yaml \\\n    POLICY_TIMEOUT=45s"
 	if got := ReproduceCommand(r); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
