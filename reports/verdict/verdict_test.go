@@ -80,6 +80,15 @@ func TestCompareFlagsEveryKindOfDifference(t *testing.T) {
 	if ms := Compare(mustTable(t), good[:2], true); len(ms) != 0 {
 		t.Fatalf("a label-filtered run must not require absent rows: %v", ms)
 	}
+	// Ginkgo lists a spec a label filter left out as skipped, never
+	// started: with a filter it is not judged; without one it is.
+	leftOut := []Outcome{good[0], {ID: good[1].ID, Spec: good[1].Spec, State: "skipped", NotRun: true}, good[2]}
+	if ms := Compare(mustTable(t), leftOut, true); len(ms) != 0 {
+		t.Fatalf("a spec the filter left out was judged: %v", ms)
+	}
+	if ms := Compare(mustTable(t), leftOut, false); len(ms) != 1 || ms[0].Kind != "control did not pass" {
+		t.Fatalf("unfiltered, a skipped control must be caught: %v", ms)
+	}
 }
 
 func TestParseTableRejectsBadRows(t *testing.T) {
