@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,16 @@ type Suite struct {
 	LabelFilter string    `json:"labelFilter,omitempty"`
 	Procs       int       `json:"procs,omitempty"`
 	InCluster   bool      `json:"inCluster,omitempty"` // run by the in-cluster runner (a Job)
+}
+
+// IDOf returns the catalogue ID a spec's id: label carries ("" for none).
+func IDOf(labels []string) string {
+	for _, l := range labels {
+		if id, ok := strings.CutPrefix(l, IDPrefix); ok {
+			return id
+		}
+	}
+	return ""
 }
 
 // InClusterEnv is set to "1" in the in-cluster runner's Job.

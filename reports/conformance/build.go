@@ -233,7 +233,7 @@ func suiteDirOf(sr types.SpecReport) string {
 // evidence, retries, waits, budgets, images and perf data.
 func (b *builder) test(sr types.SpecReport, entries bool) Test {
 	t := Test{
-		ID:              idOf(sr.Labels()),
+		ID:              runinfo.IDOf(sr.Labels()),
 		Name:            sr.FullText(),
 		Location:        b.location(sr, sr.LeafNodeLocation),
 		Labels:          sr.Labels(),
@@ -647,16 +647,6 @@ func evidenceKind(labels []string) string {
 		return EvidenceObserved
 	}
 	return EvidenceUnclassified
-}
-
-// idOf is the catalogue ID an id: label carries ("" for none).
-func idOf(labels []string) string {
-	for _, l := range labels {
-		if id, ok := strings.CutPrefix(l, runinfo.IDPrefix); ok {
-			return id
-		}
-	}
-	return ""
 }
 
 func claimsOf(labels []string) []string {

@@ -144,7 +144,7 @@ func checkTest(t Test) []string {
 	if k := evidenceKind(t.Labels); k != t.EvidenceKind {
 		out = append(out, fmt.Sprintf("evidence kind %q, its labels give %q", t.EvidenceKind, k))
 	}
-	if id := idOf(t.Labels); id != t.ID {
+	if id := runinfo.IDOf(t.Labels); id != t.ID {
 		out = append(out, fmt.Sprintf("ID %q, its labels give %q", t.ID, id))
 	}
 	if c := claimsOf(t.Labels); !slices.Equal(c, t.Claims) {

@@ -95,16 +95,6 @@ func (o Outcome) Key() string {
 	return o.Spec
 }
 
-// idOf returns the ID an id: label carries.
-func idOf(labels []string) string {
-	for _, l := range labels {
-		if id, ok := strings.CutPrefix(l, runinfo.IDPrefix); ok {
-			return id
-		}
-	}
-	return ""
-}
-
 // ReadReport reads the It specs of a Ginkgo JSON report (--json-report).
 func ReadReport(path string) ([]Outcome, error) {
 	out, _, err := ReadReportTimed(path)
@@ -132,7 +122,7 @@ func ReadReportTimed(path string) ([]Outcome, time.Duration, error) {
 			}
 			labels := sr.Labels()
 			notRun := sr.State == types.SpecStateSkipped && sr.NumAttempts == 0 && sr.FailureMessage() == ""
-			out = append(out, Outcome{ID: idOf(labels), Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage(), Labels: labels, NotRun: notRun})
+			out = append(out, Outcome{ID: runinfo.IDOf(labels), Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage(), Labels: labels, NotRun: notRun})
 		}
 	}
 	return out, wall, nil

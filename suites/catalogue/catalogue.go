@@ -291,16 +291,6 @@ func (t Test) Labels() []string {
 	return l
 }
 
-// IDOf returns the ID a spec's labels carry ("" for none).
-func IDOf(labels []string) string {
-	for _, l := range labels {
-		if id, ok := strings.CutPrefix(l, IDPrefix); ok {
-			return id
-		}
-	}
-	return ""
-}
-
 // Validate checks the catalogue itself: IDs well formed and unique, a known
 // profile, at least one evidence kind, a seed step and a title.
 func Validate(ts []Test) []string {

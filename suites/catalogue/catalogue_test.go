@@ -44,8 +44,8 @@ func TestLabelsAreDerived(t *testing.T) {
 	if got := tt.Labels(); !slices.Equal(got, want) {
 		t.Fatalf("labels = %v, want %v", got, want)
 	}
-	if IDOf(want) != "UPGRADE-X" || IDOf([]string{"l4"}) != "" {
-		t.Fatal("IDOf")
+	if runinfo.IDOf(want) != "UPGRADE-X" || runinfo.IDOf([]string{"l4"}) != "" {
+		t.Fatal("runinfo.IDOf does not read the derived id: label")
 	}
 	noClaim := Test{ID: "PERF-X", Profile: runinfo.ProfilePerf, Evidence: evidence(Observed)}
 	if got := noClaim.Labels(); slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, runinfo.ClaimPrefix) }) {
