@@ -56,11 +56,7 @@ func Judge(runs []Run, table *verdict.Table) Result {
 		ms := verdict.Compare(*table, r.Outcomes, false)
 		res.Mismatches = append(res.Mismatches, len(ms))
 		for _, m := range ms {
-			key := m.ID
-			if key == "" {
-				key = m.Spec
-			}
-			objections[i][key] = m.Kind
+			objections[i][m.Key()] = m.Kind
 		}
 	}
 	specs := map[string]bool{}
@@ -74,11 +70,12 @@ func Judge(runs []Run, table *verdict.Table) Result {
 	}
 	for _, s := range slices.Sorted(maps.Keys(specs)) {
 		vs := make([]string, len(runs))
-		msg, text := "", s
+		var msg string
+		var seen verdict.Outcome // the spec as the last run that had it names it
 		for i := range runs {
 			o, ok := byRun[i][s]
 			if ok {
-				text = o.Spec
+				seen = o
 			}
 			switch {
 			case !ok:
@@ -96,11 +93,7 @@ func Judge(runs []Run, table *verdict.Table) Result {
 			}
 		}
 		if !allSame(vs) {
-			id := ""
-			if text != s {
-				id = s
-			}
-			res.Changes = append(res.Changes, Change{ID: id, Spec: text, Verdicts: vs, Message: msg})
+			res.Changes = append(res.Changes, Change{ID: seen.ID, Spec: seen.Spec, Verdicts: vs, Message: msg})
 		}
 	}
 	return res

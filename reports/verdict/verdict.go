@@ -136,6 +136,14 @@ type Mismatch struct {
 	Detail string
 }
 
+// Key is what the mismatch is about, as Outcome.Key: its ID, or its text.
+func (m Mismatch) Key() string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return m.Spec
+}
+
 func (m Mismatch) String() string {
 	if m.ID != "" {
 		return fmt.Sprintf("%s: %s (%s)\n    %s", m.Kind, m.ID, m.Spec, m.Detail)
