@@ -201,31 +201,34 @@ func runInCluster(ctx context.Context, tags, push string) error {
 	// tags hash their content) or pushed and pinned by digest.
 	outDir := filepath.Join(cfg.CacheDir, "images")
 	t0 := time.Now()
-	probe, err := image.Build(ctx, root, outDir, runtime.GOARCH)
-	if err != nil {
-		return err
+	policy := corev1.PullNever
+	if push != "" {
+		policy = corev1.PullIfNotPresent
+	}
+	// ship loads a built image into kind's nodes, or pushes it and returns
+	// the pushed reference pinned by digest.
+	ship := func(b image.Built, name string) (string, error) {
+		if push != "" {
+			return image.Push(ctx, b, push+"/"+name)
+		}
+		return b.Ref, cl.LoadImageArchive(b.Archive, b.Ref, say)
 	}
 	runner, err := incluster.BuildRunner(ctx, root, outDir, runtime.GOARCH, tags, say)
 	if err != nil {
 		return err
 	}
-	probeRef, runnerRef, policy := probe.Ref, runner.Ref, corev1.PullNever
-	if cfg.ProbeImage != "" {
-		probeRef = cfg.ProbeImage
+	runnerRef, err := ship(runner, "runner")
+	if err != nil {
+		return err
 	}
-	if push != "" {
-		if probeRef, err = image.Push(ctx, probe, push+"/probe"); err != nil {
+	probeRef := cfg.ProbeImage // a probe image the nodes pull already
+	if probeRef == "" {
+		probe, err := image.Build(ctx, root, outDir, runtime.GOARCH)
+		if err != nil {
 			return err
 		}
-		if runnerRef, err = image.Push(ctx, runner, push+"/runner"); err != nil {
+		if probeRef, err = ship(probe, "probe"); err != nil {
 			return err
-		}
-		policy = corev1.PullIfNotPresent
-	} else {
-		for _, b := range []image.Built{probe, runner} {
-			if err := cl.LoadImageArchive(b.Archive, b.Ref, say); err != nil {
-				return err
-			}
 		}
 	}
 	say(fmt.Sprintf("ambient-e2e run --in-cluster: runner %s, probe %s (%s)", runnerRef, probeRef, time.Since(t0).Round(time.Second)))
@@ -435,8 +438,8 @@ func removeRunner(k *kube.Kube, o incluster.Options, created []client.Object) {
 	var removed []string
 	for i := len(created) - 1; i >= 0; i-- {
 		obj := created[i]
-		if obj.GetNamespace() == o.Namespace() {
-			continue // deleted with its namespace
+		if obj.GetNamespace() == o.Namespace() || obj.GetName() == o.Namespace() {
+			continue // the namespace and what is in it: below
 		}
 		policy := metav1.DeletePropagationBackground
 		if err := k.Res().Delete(ctx, obj, resources.WithDeletePropagation(string(policy))); err != nil && !apierrors.IsNotFound(err) {
@@ -448,6 +451,8 @@ func removeRunner(k *kube.Kube, o incluster.Options, created []client.Object) {
 	if len(created) > 0 {
 		if err := k.DeleteNamespace(ctx, o.Namespace(), 2*time.Minute); err != nil {
 			say(fmt.Sprintf("namespace %s: %v (make sweep removes it)", o.Namespace(), err))
+		} else {
+			removed = append(removed, "Namespace "+o.Namespace())
 		}
 	}
 	if len(removed) > 0 {

@@ -113,6 +113,9 @@ func TestTheJobRunsTheSettingsUnchangedAndSafely(t *testing.T) {
 	if job == nil || cm == nil || cm.Data["config.yaml"] != "reportMode: default\n" {
 		t.Fatalf("job %v, config %v", job, cm)
 	}
+	if d := Describe(job); d != "Job ambient-e2e-runner-abc123/ambient-e2e" {
+		t.Errorf("Describe(job) = %q", d)
+	}
 	c := job.Spec.Template.Spec.Containers[0]
 	env := map[string]string{}
 	for _, e := range c.Env {

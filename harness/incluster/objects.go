@@ -8,7 +8,7 @@
 package incluster
 
 import (
-	"fmt"
+	"reflect"
 	"sort"
 	"time"
 
@@ -180,13 +180,7 @@ func ClusterRole(name string, labels map[string]string, revision string) *rbacv1
 
 // Describe names an object for progress lines, e.g. "Job ns/name".
 func Describe(obj client.Object) string {
-	kind := fmt.Sprintf("%T", obj)
-	for i := len(kind) - 1; i >= 0; i-- {
-		if kind[i] == '.' {
-			kind = kind[i+1:]
-			break
-		}
-	}
+	kind := reflect.TypeOf(obj).Elem().Name() // typed objects carry no TypeMeta here
 	if obj.GetNamespace() == "" {
 		return kind + " " + obj.GetName()
 	}
