@@ -17,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,13 +47,21 @@ type Built struct {
 // BuildBinary compiles the probe for linux/arch into outDir, statically.
 func BuildBinary(ctx context.Context, moduleRoot, outDir, arch string) (string, error) {
 	out := filepath.Join(outDir, "probe-linux-"+arch)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./fixtures/probe")
+	return out, GoBuild(ctx, moduleRoot, arch, out, []string{"build", "-ldflags=-s -w"}, "./fixtures/probe")
+}
+
+// GoBuild compiles pkg of the module at moduleRoot for linux/arch,
+// statically (CGO_ENABLED=0, -trimpath), into out: `go <command…> -trimpath
+// -o out pkg`, command being e.g. {"build"} or {"test", "-c", "-tags=e2e"}.
+func GoBuild(ctx context.Context, moduleRoot, arch, out string, command []string, pkg string) error {
+	args := append(append(slices.Clone(command), "-trimpath", "-o", out), pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = moduleRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the probe: %w\n%s", err, b)
+		return fmt.Errorf("building %s: %w\n%s", pkg, err, b)
 	}
-	return out, nil
+	return nil
 }
 
 // FromBinary builds the probe image from a linux binary and writes its archive to outDir.

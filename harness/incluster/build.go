@@ -2,9 +2,7 @@ package incluster
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/ambient-e2e/ambient-e2e/harness/image"
@@ -25,30 +23,18 @@ func BuildRunner(ctx context.Context, moduleRoot, outDir, arch, tags string, pro
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return image.Built{}, err
 	}
-	builds := []struct {
-		what string
-		out  string
-		args []string
+	for _, b := range []struct {
+		out     string
+		command []string
+		pkg     string
 	}{
-		{"ambient-e2e", "ambient-e2e", []string{"build", "-trimpath", "-ldflags=-s -w", "-o", "OUT", "./cmd/ambient-e2e"}},
-		{"the Ginkgo CLI", "ginkgo", []string{"build", "-trimpath", "-ldflags=-s -w", "-o", "OUT", "github.com/onsi/ginkgo/v2/ginkgo"}},
-		{"the suite (tags " + tags + ")", "ambient.test", []string{"test", "-c", "-trimpath", "-tags=" + tags, "-o", "OUT", "./suites/ambient"}},
-	}
-	for _, b := range builds {
-		out := filepath.Join(binDir, b.out)
-		args := make([]string, len(b.args))
-		for i, a := range b.args {
-			if a == "OUT" {
-				a = out
-			}
-			args[i] = a
-		}
-		progress("building " + b.what + " for linux/" + arch)
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = moduleRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-		if o, err := cmd.CombinedOutput(); err != nil {
-			return image.Built{}, fmt.Errorf("building %s: %w\n%s", b.what, err, o)
+		{"ambient-e2e", []string{"build", "-ldflags=-s -w"}, "./cmd/ambient-e2e"},
+		{"ginkgo", []string{"build", "-ldflags=-s -w"}, "github.com/onsi/ginkgo/v2/ginkgo"},
+		{"ambient.test", []string{"test", "-c", "-tags=" + tags}, "./suites/ambient"},
+	} {
+		progress("building " + b.pkg + " for linux/" + arch)
+		if err := image.GoBuild(ctx, moduleRoot, arch, filepath.Join(binDir, b.out), b.command, b.pkg); err != nil {
+			return image.Built{}, err
 		}
 	}
 	version, commit := setup.SuiteGit(moduleRoot)
