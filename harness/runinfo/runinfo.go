@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
 )
 
 // EnvironmentFile is the name of the environment record in REPORT_DIR.
@@ -52,6 +54,12 @@ func IDOf(labels []string) string {
 		}
 	}
 	return ""
+}
+
+// LeftOut says Ginkgo never started the spec and gave no reason: a label
+// filter, focus or skip left it out (Ginkgo still lists it, as skipped).
+func LeftOut(sr types.SpecReport) bool {
+	return sr.State == types.SpecStateSkipped && sr.NumAttempts == 0 && sr.Failure.Message == ""
 }
 
 // InClusterEnv is set to "1" in the in-cluster runner's Job.

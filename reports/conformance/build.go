@@ -173,7 +173,7 @@ func (b *builder) readRun(run []types.Report) {
 			switch {
 			case cfg.DryRun:
 				t.Result, t.NotRunReason, t.Attempts = TestNotRun, "dry run: the suite listed its specs and ran none", 0
-			case sr.State == types.SpecStateSkipped && sr.NumAttempts == 0 && sr.Failure.Message == "":
+			case runinfo.LeftOut(sr):
 				t.Result, t.NotRunReason = TestNotRun, filter.whyNotRun(sr, b.notReached)
 			}
 			b.add(sr, t)

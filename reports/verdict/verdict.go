@@ -121,8 +121,7 @@ func ReadReportTimed(path string) ([]Outcome, time.Duration, error) {
 				continue
 			}
 			labels := sr.Labels()
-			notRun := sr.State == types.SpecStateSkipped && sr.NumAttempts == 0 && sr.FailureMessage() == ""
-			out = append(out, Outcome{ID: runinfo.IDOf(labels), Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage(), Labels: labels, NotRun: notRun})
+			out = append(out, Outcome{ID: runinfo.IDOf(labels), Spec: sr.FullText(), State: sr.State.String(), Message: sr.FailureMessage(), Labels: labels, NotRun: runinfo.LeftOut(sr)})
 		}
 	}
 	return out, wall, nil
