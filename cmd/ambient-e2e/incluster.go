@@ -31,6 +31,7 @@ import (
 	"github.com/ambient-e2e/ambient-e2e/harness/mesh"
 	"github.com/ambient-e2e/ambient-e2e/harness/runinfo"
 	"github.com/ambient-e2e/ambient-e2e/harness/setup"
+	"github.com/ambient-e2e/ambient-e2e/harness/wait"
 	"github.com/ambient-e2e/ambient-e2e/reports/conformance"
 )
 
@@ -109,15 +110,15 @@ func inClusterRunner(ctx context.Context) error {
 		status = "failed: " + runErr.Error()
 	}
 	fmt.Printf("%s (%d bytes; the run %s); waiting up to %s for them to be retrieved\n", incluster.ReadyMarker, size, status, retrieveBound)
-	deadline := time.Now().Add(retrieveBound)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(incluster.Retrieved); err == nil {
-			fmt.Println("ambient-e2e in-cluster: results retrieved")
-			return runErr
-		}
-		time.Sleep(time.Second)
+	err = wait.Waiter{Every: time.Minute}.For(ctx, "the results to be retrieved", retrieveBound, func(context.Context) (bool, string, error) {
+		_, err := os.Stat(incluster.Retrieved)
+		return err == nil, "not yet", nil
+	})
+	if err != nil {
+		return errors.Join(runErr, err)
 	}
-	return errors.Join(runErr, fmt.Errorf("nobody retrieved the results within %s", retrieveBound))
+	fmt.Println("ambient-e2e in-cluster: results retrieved")
+	return runErr
 }
 
 // neverPassed are settings the runner sets itself; a secret-looking one is
@@ -301,17 +302,21 @@ var hopeless = map[string]bool{
 
 // waitRunnerPod waits (bounded, with progress) until the Job's pod runs.
 func waitRunnerPod(ctx context.Context, k *kube.Kube, o incluster.Options, sigs <-chan os.Signal) (string, error) {
-	const bound = 5 * time.Minute
-	start, last := time.Now(), time.Time{}
-	for time.Since(start) < bound {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errInterrupted := exitError{code: 130, err: errors.New("interrupted before the runner started")}
+	go func() {
 		select {
 		case <-sigs:
-			return "", exitError{code: 130, err: errors.New("interrupted before the runner started")}
-		case <-time.After(2 * time.Second):
+			cancel(errInterrupted)
+		case <-ctx.Done():
 		}
+	}()
+	var pod string
+	err := wait.For(ctx, "the runner pod to start", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
 		var pods corev1.PodList
 		if err := k.Res().WithNamespace(o.Namespace()).List(ctx, &pods, resources.WithLabelSelector(o.Selector())); err != nil {
-			return "", err
+			return false, "", err
 		}
 		state := "no pod yet"
 		for _, p := range pods.Items {
@@ -320,20 +325,21 @@ func waitRunnerPod(ctx context.Context, k *kube.Kube, o incluster.Options, sigs 
 				if w := cs.State.Waiting; w != nil {
 					state += " (" + w.Reason + ")"
 					if hopeless[w.Reason] {
-						return "", fmt.Errorf("the runner pod cannot start: %s: %s", w.Reason, w.Message)
+						return false, state, wait.Permanent(fmt.Errorf("the runner pod cannot start: %s: %s", w.Reason, w.Message))
 					}
 				}
 			}
 			if p.Status.Phase != corev1.PodPending {
-				return p.Name, nil
+				pod = p.Name
+				return true, state, nil
 			}
 		}
-		if time.Since(last) >= 10*time.Second {
-			say(fmt.Sprintf("waiting for the runner pod: %s, %s of %s", state, time.Since(start).Round(time.Second), bound))
-			last = time.Now()
-		}
+		return false, state, nil
+	})
+	if errors.Is(context.Cause(ctx), errInterrupted) {
+		return "", errInterrupted
 	}
-	return "", fmt.Errorf("the runner pod did not start within %s", bound)
+	return pod, err
 }
 
 // followRunner shows the runner's log live until it says its results are
@@ -415,20 +421,24 @@ func retrieve(ctx context.Context, k *kube.Kube, namespace, pod, reportDir strin
 	return n, nil
 }
 
-// runnerExitCode waits (bounded) for the runner to exit and returns its code.
+// runnerExitCode waits (bounded) for the runner to exit and returns its
+// code; 1 when it did not exit in time.
 func runnerExitCode(ctx context.Context, k *kube.Kube, namespace, pod string) int {
-	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(time.Second) {
+	code := 1
+	_ = wait.For(ctx, "the runner to exit", 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		var p corev1.Pod
 		if err := k.Res().Get(ctx, pod, namespace, &p); err != nil {
-			break
+			return false, "", wait.Permanent(err)
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if t := cs.State.Terminated; t != nil {
-				return int(t.ExitCode)
+				code = int(t.ExitCode)
+				return true, "exited", nil
 			}
 		}
-	}
-	return 1
+		return false, string(p.Status.Phase), nil
+	})
+	return code
 }
 
 // removeRunner deletes what the in-cluster run created, in reverse order,
@@ -438,7 +448,7 @@ func removeRunner(k *kube.Kube, o incluster.Options, created []client.Object) {
 	var removed []string
 	for i := len(created) - 1; i >= 0; i-- {
 		obj := created[i]
-		if obj.GetNamespace() == o.Namespace() || obj.GetName() == o.Namespace() {
+		if _, isNamespace := obj.(*corev1.Namespace); isNamespace || obj.GetNamespace() == o.Namespace() {
 			continue // the namespace and what is in it: below
 		}
 		policy := metav1.DeletePropagationBackground
